@@ -1,0 +1,83 @@
+// Builds one ncc bundle per action (and the CLI) into dist/<name>/index.js.
+// `--check` builds into a temporary folder and fails when dist/ differs: dist/ must match src/.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+
+export const ENTRIES = {
+  'build-and-tag': 'src/actions/build-and-tag/index.ts',
+  'ecr-push': 'src/actions/ecr-push/index.ts',
+  'swarm-deploy': 'src/actions/swarm-deploy/index.ts',
+  'swarm-deploy-post': 'src/actions/swarm-deploy/post.ts',
+  'verify-health': 'src/actions/verify-health/index.ts',
+  'notify-discord': 'src/actions/notify-discord/index.ts',
+  cli: 'src/cli/index.ts',
+};
+
+const check = process.argv.includes('--check');
+const out = check ? mkdtempSync(join(tmpdir(), 'swarm-deploy-dist-')) : 'dist';
+if (!check) rmSync('dist', { recursive: true, force: true });
+
+function bundle(name, entry) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        'node_modules/@vercel/ncc/dist/ncc/cli.js',
+        'build',
+        entry,
+        '-o',
+        join(out, name),
+        '--minify',
+        '--license',
+        'licenses.txt',
+        '--quiet',
+        '--target',
+        'es2022',
+        '--transpile-only',
+      ],
+      { stdio: 'inherit' },
+    );
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ncc failed for ${entry} (exit ${code})`))));
+  });
+}
+
+// Two bundles at a time: the machines this runs on have two cores.
+const queue = Object.entries(ENTRIES).filter(([, entry]) => existsSync(entry));
+await Promise.all(
+  [0, 1].map(async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) await bundle(...next);
+  }),
+);
+
+function files(dir) {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? files(p) : [p];
+  });
+}
+
+if (check) {
+  const built = files(out)
+    .map((f) => relative(out, f))
+    .sort();
+  const committed = existsSync('dist')
+    ? files('dist')
+        .map((f) => relative('dist', f))
+        .sort()
+    : [];
+  const stale = [
+    ...built.filter((f) => !committed.includes(f) || !readFileSync(join(out, f)).equals(readFileSync(join('dist', f)))),
+    ...committed.filter((f) => !built.includes(f)),
+  ];
+  rmSync(out, { recursive: true, force: true });
+  if (stale.length > 0) {
+    console.error(
+      `dist/ does not match src/ (${stale.length} file(s) differ: ${stale.slice(0, 5).join(', ')}). Run \`npm run build\` and commit dist/.`,
+    );
+    process.exit(1);
+  }
+  console.log('dist/ matches src/.');
+}

@@ -1,0 +1,49 @@
+/**
+ * Two kinds of failure, kept apart so the message tells the reader who must act:
+ * - ConfigurationError: the user must fix an input, a stack file or a setting.
+ * - CommandError: an external command (docker, ssh) failed; carries its exit code and stderr tail.
+ * Anything else is an internal error of the pack.
+ */
+
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+  /** The input (or file) at fault, when there is one. */
+  readonly input: string | undefined;
+
+  constructor(message: string, input?: string) {
+    super(input === undefined ? message : `Input "${input}": ${message}`);
+    this.input = input;
+  }
+}
+
+export class CommandError extends Error {
+  override readonly name = 'CommandError';
+  readonly exitCode: number | null;
+  readonly stderrTail: string;
+  /** A short, secret-free description of what ran (the first argv words). */
+  readonly command: string;
+
+  constructor(command: string, exitCode: number | null, stderr: string, hint?: string) {
+    const tail = tailLines(stderr, 20);
+    const code = exitCode === null ? 'was killed' : `exited with code ${exitCode}`;
+    super(`${command} ${code}${tail ? `: ${tail}` : ''}${hint ? `\n${hint}` : ''}`);
+    this.command = command;
+    this.exitCode = exitCode;
+    this.stderrTail = tail;
+  }
+}
+
+/** The remote end could not be reached or refused us (network, host key, auth). */
+export class ConnectionError extends Error {
+  override readonly name = 'ConnectionError';
+}
+
+export function tailLines(text: string, lines: number): string {
+  const all = text.trimEnd().split('\n');
+  return all.slice(-lines).join('\n').trim();
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

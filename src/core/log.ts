@@ -1,0 +1,118 @@
+import * as core from '@actions/core';
+
+/** Where an annotation points: a file and line of the user's repository. */
+export interface Annotation {
+  file?: string;
+  startLine?: number;
+  title?: string;
+}
+
+/**
+ * The one logging seam. In an action it is @actions/core (annotations, groups, job summary);
+ * in the CLI and the demo it prints to the terminal. Modules never import @actions/core directly.
+ */
+export interface Log {
+  info(message: string): void;
+  debug(message: string): void;
+  warning(message: string, annotation?: Annotation): void;
+  error(message: string, annotation?: Annotation): void;
+  group<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /** Append Markdown to the job summary (a no-op where there is none). */
+  summary(markdown: string): Promise<void>;
+  /** Mask a value in every later line (core.setSecret; the CLI redacts it itself). */
+  mask(value: string): void;
+}
+
+export const actionsLog: Log = {
+  info: (m) => core.info(m),
+  debug: (m) => core.debug(m),
+  warning: (m, a) => core.warning(m, a ?? {}),
+  error: (m, a) => core.error(m, a ?? {}),
+  group: (name, fn) => core.group(name, fn),
+  summary: async (markdown) => {
+    if (!process.env.GITHUB_STEP_SUMMARY) return;
+    await core.summary.addRaw(markdown, true).write();
+  },
+  mask: (v) => core.setSecret(v),
+};
+
+/** A terminal log that redacts masked values itself, as the runner would. */
+export class ConsoleLog implements Log {
+  private readonly secrets = new Set<string>();
+  constructor(
+    private readonly out: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+    private readonly verbose = false,
+  ) {}
+
+  redact(text: string): string {
+    let result = text;
+    for (const s of [...this.secrets].sort((a, b) => b.length - a.length)) result = result.split(s).join('***');
+    return result;
+  }
+
+  info(m: string): void {
+    this.out(this.redact(m));
+  }
+  debug(m: string): void {
+    if (this.verbose) this.out(this.redact(`debug: ${m}`));
+  }
+  warning(m: string, a?: Annotation): void {
+    this.out(this.redact(`warning: ${where(a)}${m}`));
+  }
+  error(m: string, a?: Annotation): void {
+    this.out(this.redact(`error: ${where(a)}${m}`));
+  }
+  async group<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    this.out(this.redact(`▸ ${name}`));
+    return fn();
+  }
+  async summary(): Promise<void> {
+    // The terminal shows the log itself; there is no job summary here.
+  }
+  mask(v: string): void {
+    if (v !== '') this.secrets.add(v);
+  }
+}
+
+function where(a?: Annotation): string {
+  if (!a?.file) return '';
+  return a.startLine ? `${a.file}:${a.startLine}: ` : `${a.file}: `;
+}
+
+/** A log that records everything, for tests that assert what was (and was not) said. */
+export class MemoryLog implements Log {
+  readonly lines: string[] = [];
+  readonly warnings: { message: string; annotation?: Annotation | undefined }[] = [];
+  readonly errors: { message: string; annotation?: Annotation | undefined }[] = [];
+  readonly summaries: string[] = [];
+  readonly masked: string[] = [];
+
+  info(m: string): void {
+    this.lines.push(m);
+  }
+  debug(m: string): void {
+    this.lines.push(`debug: ${m}`);
+  }
+  warning(m: string, a?: Annotation): void {
+    this.warnings.push({ message: m, annotation: a });
+    this.lines.push(`warning: ${m}`);
+  }
+  error(m: string, a?: Annotation): void {
+    this.errors.push({ message: m, annotation: a });
+    this.lines.push(`error: ${m}`);
+  }
+  async group<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    this.lines.push(`group: ${name}`);
+    return fn();
+  }
+  async summary(markdown: string): Promise<void> {
+    this.summaries.push(markdown);
+  }
+  mask(v: string): void {
+    this.masked.push(v);
+  }
+  /** Everything written, one string, for leak scans. */
+  text(): string {
+    return [...this.lines, ...this.summaries].join('\n');
+  }
+}

@@ -1,0 +1,30 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    // Two cores: unit files run two at a time; lab files two at a time on the one shared lab.
+    maxWorkers: 2,
+    minWorkers: 1,
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          setupFiles: ['test/unit/setup.ts'],
+          pool: 'threads',
+        },
+      },
+      {
+        test: {
+          name: 'lab',
+          include: ['test/lab/**/*.test.ts'],
+          globalSetup: ['test/lab/global-setup.ts'],
+          // Lab tests share one swarm; files run two at a time, each test uses its own client names.
+          pool: 'forks',
+          testTimeout: 240_000,
+          hookTimeout: 600_000,
+        },
+      },
+    ],
+  },
+});
