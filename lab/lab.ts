@@ -334,11 +334,12 @@ export function buildAppImage(
     const context = join(lab.dir, 'images', `app-${repository.replace(/\//g, '_')}-${options.version}`);
     mkdirSync(context, { recursive: true });
     copyFileSync(join(REPO_ROOT, 'lab', 'app', 'server.mjs'), join(context, 'server.mjs'));
+    copyFileSync(join(REPO_ROOT, 'lab', 'app', 'router.mjs'), join(context, 'router.mjs'));
     writeFileSync(
       join(context, 'Dockerfile'),
       [
         `FROM ${lab.baseImage}`,
-        'COPY server.mjs /app/server.mjs',
+        'COPY server.mjs router.mjs /app/',
         `ENV APP_VERSION=${JSON.stringify(options.version)} APP_MODE=${mode} PORT=8080`,
         'EXPOSE 8080',
         'HEALTHCHECK --interval=1s --timeout=2s --start-period=1s --retries=2 CMD ["/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/alive"]',
@@ -385,7 +386,10 @@ export function sweep(prefix: string): void {
   // Tasks must be gone before their networks, secrets and configs can be removed.
   for (let i = 0; i < 60 && list(['ps', '-a', '--format', '{{.Names}}']).length > 0; i++) spawnSync('sleep', ['0.5']);
   for (const kind of ['secret', 'config']) {
-    const names = list([kind, 'ls', '--format', '{{.Name}}']);
+    // Release records and deploy locks are configs named sdr.<client>.<id> and sdl.<client>.
+    const names = sh('docker', [kind, 'ls', '--format', '{{.Name}}'], { allowFail: true })
+      .out.split('\n')
+      .filter((n) => n.startsWith(prefix) || n.startsWith(`sdr.${prefix}`) || n.startsWith(`sdl.${prefix}`));
     if (names.length) sh('docker', [kind, 'rm', ...names], { allowFail: true });
   }
   const networks = list(['network', 'ls', '--format', '{{.Name}}']);

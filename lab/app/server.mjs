@@ -39,5 +39,9 @@ if (mode === 'crash') {
     }
   });
   server.listen(port, () => console.log(`lab app ${version} (${mode}) listening on ${port}`));
-  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+  // Graceful stop: keep serving while the router learns the task is going, then drain and exit.
+  process.on('SIGTERM', () => {
+    console.log('SIGTERM: draining');
+    setTimeout(() => server.close(() => process.exit(0)), Number(process.env.DRAIN_MS ?? 1500));
+  });
 }

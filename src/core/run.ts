@@ -12,10 +12,17 @@ export class Outputs {
   }
 }
 
+/** State handed from an action's main step to its post step (core.saveState / core.getState). */
+export interface StepState {
+  save(name: string, value: string): void;
+  get(name: string): string;
+}
+
 export interface ActionContext {
   inputs: Inputs;
   log: Log;
   outputs: Outputs;
+  state: StepState;
 }
 
 /**
@@ -29,12 +36,20 @@ export interface RunResult {
 export interface RunHooks {
   setOutput(name: string, value: string): void;
   setFailed(message: string): void;
+  state?: StepState;
 }
 
 const actionsHooks: RunHooks = {
   setOutput: (n, v) => core.setOutput(n, v),
   setFailed: (m) => core.setFailed(m),
+  state: { save: (n, v) => core.saveState(n, v), get: (n) => core.getState(n) },
 };
+
+/** A StepState held in memory (tests, the CLI). */
+export function memoryState(): StepState & { values: Map<string, string> } {
+  const values = new Map<string, string>();
+  return { values, save: (n, v) => void values.set(n, v), get: (n) => values.get(n) ?? '' };
+}
 
 /**
  * The single run wrapper every action entry uses: outputs first, failure last. A configuration
@@ -51,7 +66,7 @@ export async function runAction(
   const outputs = new Outputs();
   let failure: string | undefined;
   try {
-    const result = await main({ inputs, log, outputs });
+    const result = await main({ inputs, log, outputs, state: hooks.state ?? memoryState() });
     failure = result ? result.failure : undefined;
   } catch (error) {
     failure = describeFailure(error, log);

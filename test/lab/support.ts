@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { labInfo, type LabInfo } from '../../lab/lab.js';
+import { buildAppImage, labInfo, type LabInfo } from '../../lab/lab.js';
 import { MemoryLog } from '../../src/core/log.js';
 import { parseKnownHosts } from '../../src/swarm/known-hosts.js';
 import { LocalRunner } from '../../src/swarm/runner.js';
@@ -35,4 +35,174 @@ export const local = new LocalRunner();
 
 export async function docker(...args: string[]): Promise<string> {
   return (await local.run(['docker', ...args])).stdout.trim();
+}
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { createServer } from 'node:net';
+import { Inputs, mapInputs } from '../../src/core/inputs.js';
+import { memoryState, type StepState } from '../../src/core/run.js';
+import { run as runSwarmDeploy } from '../../src/actions/swarm-deploy/main.js';
+import { REPO_ROOT } from '../../lab/lab.js';
+
+/** The inputs that reach the lab's manager over SSH. */
+export function sshInputs(): Record<string, string> {
+  return {
+    host: lab.ssh.host,
+    port: String(lab.ssh.port),
+    user: lab.ssh.user,
+    'ssh-key': privateKey,
+    'known-hosts': lab.ssh.knownHostsLine,
+  };
+}
+
+/** Write a stack file inside the repository (the action refuses paths outside it); returns its relative path. */
+export function writeStack(client: string, text: string, name = 'stack.yml'): string {
+  const dir = join(lab.dir, 'work', client);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, name), text);
+  return relative(REPO_ROOT, join(dir, name));
+}
+
+export interface ActionRun {
+  outputs: Map<string, string>;
+  failure: string | undefined;
+  log: MemoryLog;
+  state: StepState;
+}
+
+/** Run the swarm-deploy action's main step exactly as the runner would, with recorded outputs. */
+export async function deployStep(inputs: Record<string, string>, state: StepState = memoryState()): Promise<ActionRun> {
+  const log = new MemoryLog();
+  const outputs = new Map<string, string>();
+  let failure: string | undefined;
+  await runSwarmDeploy({
+    inputs: new Inputs(mapInputs(inputs), (v) => log.mask(v)),
+    log,
+    hooks: { setOutput: (n, v) => void outputs.set(n, v), setFailed: (m) => void (failure = m), state },
+  });
+  return { outputs, failure, log, state };
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+/** Poll until `check` passes or the deadline; returns the last value. */
+export async function eventually<T>(
+  what: string,
+  fn: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    try {
+      last = await fn();
+      if (ok(last)) return last;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
+/** A router service on the client's network, published on a loopback-reachable host port. */
+export async function startRouter(client: string, service: string): Promise<{ url: string; name: string }> {
+  const port = await freePort();
+  const name = `${client}-router`;
+  const image = buildAppImage(lab, { version: 'router' });
+  await docker(
+    'service',
+    'create',
+    '--detach',
+    '--name',
+    name,
+    '--network',
+    `${client}-net`,
+    '--publish',
+    `mode=host,target=8080,published=${port}`,
+    '--env',
+    `TARGET=${client}_${service}`,
+    '--label',
+    'swarm-deploy.lab=test',
+    image,
+    '/usr/bin/node',
+    '/app/router.mjs',
+  );
+  const url = `http://127.0.0.1:${port}`;
+  await eventually(
+    'the router',
+    () => fetch(`${url}/version`, { signal: AbortSignal.timeout(2000) }),
+    (r) => r.ok,
+    90_000,
+  );
+  return { url, name };
+}
+
+export interface LoadReport {
+  requests: number;
+  failures: { status: number | string; body: string }[];
+  versions: Map<string, number>;
+}
+
+/** A bounded load loop (stops on `stop()`, after `maxMs`, or after `maxRequests`). */
+export function startLoad(url: string, { maxMs = 180_000, maxRequests = 20_000 } = {}) {
+  const report: LoadReport = { requests: 0, failures: [], versions: new Map() };
+  let stopped = false;
+  const started = Date.now();
+  const done = (async () => {
+    while (!stopped && Date.now() - started < maxMs && report.requests < maxRequests) {
+      report.requests += 1;
+      try {
+        const response = await fetch(`${url}/version`, { signal: AbortSignal.timeout(5000) });
+        const body = (await response.text()).trim();
+        if (!response.ok) report.failures.push({ status: response.status, body });
+        else report.versions.set(body, (report.versions.get(body) ?? 0) + 1);
+      } catch (error) {
+        report.failures.push({ status: 'error', body: String(error) });
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return report;
+  })();
+  return {
+    report,
+    stop: async () => {
+      stopped = true;
+      return done;
+    },
+  };
+}
+
+/** What the service serves right now, through the router. */
+export async function servedVersion(url: string): Promise<string> {
+  const response = await fetch(`${url}/version`, { signal: AbortSignal.timeout(5000) });
+  return (await response.text()).trim();
+}
+
+/** Remove a client's stack, router, network, secrets and configs (test cleanup). */
+export async function removeClient(client: string): Promise<void> {
+  const { sweep } = await import('../../lab/lab.js');
+  sweep(client);
+  const configs = (
+    await docker('config', 'ls', '--filter', `label=swarm-deploy.client=${client}`, '--format', '{{.Name}}')
+  )
+    .split('\n')
+    .filter(Boolean);
+  if (configs.length) await docker('config', 'rm', ...configs).catch(() => undefined);
+  const leftovers = (await docker('config', 'ls', '--format', '{{.Name}}'))
+    .split('\n')
+    .filter((n) => n.includes(`.${client}`));
+  if (leftovers.length) await docker('config', 'rm', ...leftovers).catch(() => undefined);
 }

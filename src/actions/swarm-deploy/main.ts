@@ -1,0 +1,81 @@
+import { runAction, type ActionContext, type RunResult } from '../../core/run.js';
+import { formatDuration } from '../../core/duration.js';
+import { openRunner } from '../../swarm/connect.js';
+import { describeResult, runDeploy } from '../../swarm/deploy.js';
+import { acquireLock, describeHolder, releaseMaintenance } from '../../swarm/lock.js';
+import { formatDiff } from '../../swarm/plan.js';
+import { deploySummary } from '../../swarm/report.js';
+import { readDeploySettings } from './settings.js';
+
+/** State keys shared with post.ts. */
+export const LOCK_STATE = 'lock';
+
+export async function deployMain({ inputs, log, outputs, state }: ActionContext): Promise<RunResult> {
+  const settings = readDeploySettings(inputs);
+  const { request } = settings;
+  const runner = openRunner(settings.connection, log);
+  try {
+    if (settings.lock === 'hold') {
+      const lock = await acquireLock({
+        runner,
+        log,
+        client: request.client,
+        runUrl: request.runUrl,
+        actor: request.actor,
+        waitMs: request.lockWaitMs,
+        expiryMs: 0,
+        kind: 'maintenance',
+        message: settings.lockMessage,
+      });
+      log.info(`Deploys of ${request.client} are now held: ${describeHolder(lock.holder, lock.holder.since)}`);
+      outputs.set('status', 'held');
+      return {};
+    }
+    if (settings.lock === 'release') {
+      await releaseMaintenance(runner, log, request.client);
+      outputs.set('status', 'released');
+      return {};
+    }
+
+    const result = await runDeploy(
+      { runner, log, onLock: (lock) => state.save(LOCK_STATE, JSON.stringify({ id: lock.id, name: lock.name })) },
+      request,
+    );
+    // The lock is released by runDeploy itself; the post step only acts when this step never got here.
+    state.save(LOCK_STATE, '');
+    outputs.set('status', result.status);
+    outputs.set('image', result.image);
+    outputs.set('previous-image', result.previousImage);
+    outputs.set('release', result.release);
+    outputs.set('duration', formatDuration(result.durationMs));
+    outputs.set(
+      'services',
+      JSON.stringify(
+        result.services.map((s) => ({
+          name: s.name,
+          image: s.image,
+          running: s.running,
+          desired: s.desired,
+          updateState: s.updateState,
+        })),
+      ),
+    );
+    if (result.status === 'planned') {
+      log.info(`Rendered stack:\n${result.rendered ?? ''}`);
+      log.info(`Changes against what runs now:\n${result.diff ? formatDiff(result.diff) : ''}`);
+    }
+    await log.summary(deploySummary(request.client, result));
+    const message = describeResult(result);
+    if (result.status === 'deployed' || result.status === 'planned') {
+      log.info(message);
+      return {};
+    }
+    return { failure: message };
+  } finally {
+    await runner.close();
+  }
+}
+
+export function run(options?: Parameters<typeof runAction>[1]) {
+  return runAction(deployMain, options);
+}

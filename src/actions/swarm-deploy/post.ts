@@ -1,0 +1,3 @@
+import { runPost } from './post-main.js';
+
+void runPost();

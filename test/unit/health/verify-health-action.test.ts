@@ -1,0 +1,116 @@
+import { describe, expect, test } from 'vitest';
+import { Inputs, mapInputs } from '../../../src/core/inputs.js';
+import { MemoryLog } from '../../../src/core/log.js';
+import { parseRate, readOptions, run } from '../../../src/actions/verify-health/main.js';
+import { FakeClock, ok, scriptedProbe, status, type Scripted } from './fakes.js';
+
+async function action(values: Record<string, string>, script: Scripted[]) {
+  const log = new MemoryLog();
+  const outputs: Record<string, string> = {};
+  const failures: string[] = [];
+  const clock = new FakeClock();
+  const { probe, requests } = scriptedProbe(clock, script);
+  await run(
+    {
+      inputs: new Inputs(mapInputs(values), (v) => log.mask(v)),
+      log,
+      hooks: { setOutput: (n, v) => (outputs[n] = v), setFailed: (m) => failures.push(m) },
+    },
+    { probe, clock },
+  );
+  return { log, outputs, failures, requests };
+}
+
+describe('verify-health action', () => {
+  test('healthy: outputs and a summary', async () => {
+    const { outputs, failures, log } = await action(
+      { url: 'http://127.0.0.1:8080/version', 'expected-version': 'abc1234', interval: '1s' },
+      [ok('abc1234', 12)],
+    );
+    expect(failures).toEqual([]);
+    expect(outputs).toEqual({
+      healthy: 'true',
+      checks: '3',
+      'served-version': 'abc1234',
+      'error-rate': '0',
+      'p50-ms': '12',
+      'p95-ms': '12',
+    });
+    expect(log.summaries).toHaveLength(1);
+    expect(log.summaries[0]).toMatch(/### verify-health/);
+    expect(log.summaries[0]).toMatch(/✅ healthy/);
+    expect(log.summaries[0]).toMatch(/`abc1234` \(expected `abc1234`\)/);
+  });
+
+  test('unhealthy: outputs are still written and the step fails with the reason', async () => {
+    const { outputs, failures, log } = await action(
+      { url: 'http://127.0.0.1:8080/version', timeout: '10s', 'expected-version': 'abc1234' },
+      [status(500, 'Internal Server Error')],
+    );
+    expect(outputs.healthy).toBe('false');
+    expect(outputs['error-rate']).toBe('1');
+    expect(Number(outputs.checks)).toBeGreaterThan(1);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatch(/^verify-health: not healthy within 10s .*HTTP 500 \(expected 200\)/);
+    expect(log.summaries[0]).toMatch(/❌ not healthy/);
+    expect(log.summaries[0]).toMatch(/\*\*Reason:\*\*.*HTTP 500/);
+  });
+
+  test('header values are masked and never written anywhere', async () => {
+    const { log, requests } = await action(
+      {
+        url: 'http://127.0.0.1:8080/version',
+        headers: 'Authorization: Bearer sup3r-s3cret\nX-Api-Key: k3y-s3cret',
+        timeout: '5s',
+      },
+      [status(401, 'denied')],
+    );
+    expect(requests[0]?.headers).toEqual({ authorization: 'Bearer sup3r-s3cret', 'x-api-key': 'k3y-s3cret' });
+    expect(log.masked).toEqual(expect.arrayContaining(['Bearer sup3r-s3cret', 'k3y-s3cret']));
+    expect(log.text()).not.toMatch(/s3cret/);
+  });
+
+  test.each([
+    [{}, /Input "url": is required/],
+    [{ url: 'ftp://host/x' }, /Input "url": "ftp:\/\/host\/x" is not an http/],
+    [{ url: 'http://u:p4ss@host/x' }, /Input "url": a URL must not carry credentials/],
+    [{ url: 'http://h/', 'expected-status': '2xx' }, /Input "expected-status"/],
+    [{ url: 'http://h/', consecutive: '0' }, /Input "consecutive": must be at least 1/],
+    [{ url: 'http://h/', interval: 'soon' }, /Input "interval": expected a duration/],
+    [{ url: 'http://h/', warmup: '2m', timeout: '1m' }, /Input "warmup": must be shorter than timeout/],
+    [{ url: 'http://h/', window: '60s', timeout: '1m' }, /Input "window": warmup \+ window must be shorter/],
+    [{ url: 'http://h/', 'max-p95-ms': '200' }, /Input "max-p95-ms": only applies with a window/],
+    [{ url: 'http://h/', window: '10s', 'max-error-rate': '5' }, /Input "max-error-rate": expected a fraction/],
+    [{ url: 'http://h/', 'host-header': 'a b' }, /Input "host-header"/],
+  ])('%j is a configuration error', async (values, message) => {
+    const { failures, requests, log } = await action(values as Record<string, string>, [ok()]);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatch(/^Configuration error: /);
+    expect(failures[0]).toMatch(message);
+    expect(requests).toHaveLength(0);
+    expect(failures[0]).not.toContain('p4ss');
+    if ((values as Record<string, string>).url?.includes('p4ss')) expect(log.masked).toContain('http://u:p4ss@host/x');
+  });
+
+  test('a traffic window is read with its limits', () => {
+    const options = readOptions(
+      new Inputs(
+        mapInputs({ url: 'http://h/', window: '30s', 'max-error-rate': '1%', 'max-p95-ms': '250', timeout: '2m' }),
+      ),
+      () => undefined,
+    );
+    expect(options.window).toEqual({ durationMs: 30_000, maxErrorRate: 0.01, maxP95Ms: 250 });
+    expect(options.requestTimeoutMs).toBe(5000);
+    expect(options.consecutive).toBe(3);
+  });
+
+  test.each([
+    ['0', 0],
+    ['0.05', 0.05],
+    ['5%', 0.05],
+    ['100%', 1],
+    ['1', 1],
+  ])('rate %j = %d', (text, rate) => {
+    expect(parseRate(text)).toBeCloseTo(rate);
+  });
+});
