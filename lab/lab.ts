@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, copyFileSync, chmodSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -330,7 +331,17 @@ export function buildAppImage(
   const mode = options.mode ?? 'ok';
   const repository = options.repository ?? 'lab/app';
   const ref = `${lab.registry}/${repository}:${options.version}`;
-  if (!imageExists(ref)) {
+  // Rebuilt when the app's code changed since the image with this tag was built.
+  const appHash = createHash('sha256')
+    .update(readFileSync(join(REPO_ROOT, 'lab', 'app', 'server.mjs')))
+    .update(readFileSync(join(REPO_ROOT, 'lab', 'app', 'router.mjs')))
+    .update(mode)
+    .digest('hex')
+    .slice(0, 16);
+  const built = sh('docker', ['image', 'inspect', '--format', '{{index .Config.Labels "lab.app-hash"}}', ref], {
+    allowFail: true,
+  });
+  if (built.code !== 0 || built.out !== appHash) {
     const context = join(lab.dir, 'images', `app-${repository.replace(/\//g, '_')}-${options.version}`);
     mkdirSync(context, { recursive: true });
     copyFileSync(join(REPO_ROOT, 'lab', 'app', 'server.mjs'), join(context, 'server.mjs'));
@@ -341,6 +352,7 @@ export function buildAppImage(
         `FROM ${lab.baseImage}`,
         'COPY server.mjs router.mjs /app/',
         `ENV APP_VERSION=${JSON.stringify(options.version)} APP_MODE=${mode} PORT=8080`,
+        `LABEL lab.app-hash=${appHash}`,
         'EXPOSE 8080',
         'HEALTHCHECK --interval=1s --timeout=2s --start-period=1s --retries=2 CMD ["/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/alive"]',
         'CMD ["/usr/bin/node", "/app/server.mjs"]',
@@ -373,27 +385,54 @@ export function labInfo(): LabInfo {
   return JSON.parse(readFileSync(join(LAB_DIR, 'lab.json'), 'utf8')) as LabInfo;
 }
 
-/** Remove every stack, network, secret and config whose name starts with a prefix (test leftovers). */
-export function sweep(prefix: string): void {
-  const list = (args: string[]) =>
-    sh('docker', args, { allowFail: true })
+/** `2026-11-23 04:08:26.843386939 +0000 UTC` (Go's time format, as the docker CLI prints it) → ms. */
+function dockerTime(text: string): number {
+  const [date, time] = text.trim().split(' ');
+  return Date.parse(`${date}T${(time ?? '').slice(0, 12)}Z`);
+}
+
+/**
+ * Remove services, secrets, configs and networks whose names start with a prefix (test
+ * leftovers), including release records and locks (`sdr.<client>.<id>`, `sdl.<client>`).
+ * With `olderThanMs`, only what was created before then: a killed earlier run's leftovers, never
+ * what a run going on right now is using.
+ */
+export function sweep(prefix: string, olderThanMs = 0): void {
+  const cutoff = Date.now() - olderThanMs;
+  const matches = (name: string) =>
+    name.startsWith(prefix) || name.startsWith(`sdr.${prefix}`) || name.startsWith(`sdl.${prefix}`);
+  const stale = (args: string[]) =>
+    sh('docker', [...args, '--format', '{{.Name}}|{{.CreatedAt}}'], { allowFail: true })
       .out.split('\n')
-      .filter((n) => n.startsWith(prefix));
-  const stacks = new Set(list(['service', 'ls', '--format', '{{.Name}}']).map((n) => n.split('_')[0] as string));
-  for (const stack of stacks) sh('docker', ['stack', 'rm', stack], { allowFail: true });
-  const services = list(['service', 'ls', '--format', '{{.Name}}']);
-  if (services.length) sh('docker', ['service', 'rm', ...services], { allowFail: true });
-  // Tasks must be gone before their networks, secrets and configs can be removed.
-  for (let i = 0; i < 60 && list(['ps', '-a', '--format', '{{.Names}}']).length > 0; i++) spawnSync('sleep', ['0.5']);
+      .map((line) => line.split('|'))
+      .filter(([name, created]) => name && matches(name) && (olderThanMs === 0 || dockerTime(created ?? '') < cutoff))
+      .map(([name]) => name as string);
+  const serviceNames = sh('docker', ['service', 'ls', '--format', '{{.Name}}'], { allowFail: true })
+    .out.split('\n')
+    .filter((n) => n.startsWith(prefix));
+  const services = serviceNames.length
+    ? sh('docker', ['service', 'inspect', '--format', '{{.Spec.Name}}|{{.CreatedAt}}', ...serviceNames], {
+        allowFail: true,
+      })
+        .out.split('\n')
+        .map((line) => line.split('|'))
+        .filter(([name, created]) => name && (olderThanMs === 0 || dockerTime(created ?? '') < cutoff))
+        .map(([name]) => name as string)
+    : [];
+  if (services.length) {
+    sh('docker', ['service', 'rm', ...services], { allowFail: true });
+    // Tasks must be gone before their networks, secrets and configs can be removed.
+    const running = () =>
+      sh('docker', ['ps', '-a', '--format', '{{.Names}}'], { allowFail: true })
+        .out.split('\n')
+        .filter((n) => services.some((s) => n.startsWith(`${s}.`)));
+    for (let i = 0; i < 60 && running().length > 0; i++) spawnSync('sleep', ['0.5']);
+  }
   for (const kind of ['secret', 'config']) {
-    // Release records and deploy locks are configs named sdr.<client>.<id> and sdl.<client>.
-    const names = sh('docker', [kind, 'ls', '--format', '{{.Name}}'], { allowFail: true })
-      .out.split('\n')
-      .filter((n) => n.startsWith(prefix) || n.startsWith(`sdr.${prefix}`) || n.startsWith(`sdl.${prefix}`));
+    const names = stale([kind, 'ls']);
     if (names.length) sh('docker', [kind, 'rm', ...names], { allowFail: true });
   }
-  const networks = list(['network', 'ls', '--format', '{{.Name}}']);
-  for (const n of networks) sh('docker', ['network', 'rm', n], { allowFail: true });
+  for (const n of stale(['network', 'ls'])) sh('docker', ['network', 'rm', n], { allowFail: true });
 }
 
 export async function labDown(say: Say = quiet): Promise<void> {

@@ -48,6 +48,11 @@ function forward(req, body, address) {
 
 http
   .createServer(async (req, res) => {
+    // The router's own liveness (its Docker healthcheck) must not depend on the service behind it.
+    if (req.url === '/alive') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      return;
+    }
     const chunks = [];
     for await (const c of req) chunks.push(c);
     const body = Buffer.concat(chunks);

@@ -67,6 +67,8 @@ export interface DeployRequest {
   /** Use `docker events` to drive the watch (polling only when false). */
   useEvents?: boolean | undefined;
   kind?: ReleaseKind;
+  /** With `rollbackTo`: replicas per short service name that replace the recorded ones (the CLI's `scale`). */
+  replicas?: Readonly<Record<string, number>> | undefined;
 }
 
 export interface DeployResult {
@@ -121,7 +123,12 @@ export function prepareStack(request: DeployRequest, release: ReleaseInfo): Prep
 }
 
 /** A recorded release's stack with its exact digests and this run's release labels. */
-export function restoreStack(target: Release, client: string, release: ReleaseInfo): string {
+export function restoreStack(
+  target: Release,
+  client: string,
+  release: ReleaseInfo,
+  replicas: Readonly<Record<string, number>> = {},
+): string {
   const doc = parseDocument(target.stack);
   const services = doc.get('services', true) as { items?: { key: { value?: unknown } | unknown }[] } | undefined;
   const labels = releaseLabels(client, release);
@@ -130,6 +137,8 @@ export function restoreStack(target: Release, client: string, release: ReleaseIn
     const name = String(key.value ?? item.key);
     const image = target.images[`${client}_${name}`];
     if (image) doc.setIn(['services', name, 'image'], image);
+    const count = replicas[name];
+    if (count !== undefined) doc.setIn(['services', name, 'deploy', 'replicas'], count);
     for (const [label, value] of Object.entries(labels))
       doc.setIn(['services', name, 'deploy', 'labels', label], value);
   }
@@ -182,7 +191,12 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
     const history = await readHistory(runner, request.client);
     let yaml = prepared?.rendered.yaml;
     if (request.rollbackTo)
-      yaml = restoreStack(resolveRollbackTarget(history, request.rollbackTo), request.client, releaseInfo);
+      yaml = restoreStack(
+        resolveRollbackTarget(history, request.rollbackTo),
+        request.client,
+        releaseInfo,
+        request.replicas,
+      );
     const diff = planDiff(before, yaml ?? '', request.client);
     return { ...base, status: 'planned', diff, rendered: yaml, durationMs: clock.now() - started };
   }
@@ -210,9 +224,9 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
     if (request.rollbackTo) {
       restored = resolveRollbackTarget(history, request.rollbackTo);
       log.info(
-        `Rolling ${request.client} back to release ${restored.id}${restored.gitSha ? ` (${restored.gitSha.slice(0, 7)})` : ''}`,
+        `${request.kind === 'scale' ? `Scaling ${request.client} from` : `Rolling ${request.client} back to`} release ${restored.id}${restored.gitSha ? ` (${restored.gitSha.slice(0, 7)})` : ''}`,
       );
-      yaml = restoreStack(restored, request.client, releaseInfo);
+      yaml = restoreStack(restored, request.client, releaseInfo, request.replicas);
       secrets = restored.secrets;
       configs = restored.configs;
     } else {
@@ -255,7 +269,8 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
       // A fast failure (a missing image is rejected at once) may already be rolled back to the old
       // spec by the time we look, so an update that started after the snapshot counts as well.
       else if (taskTemplateChanged(old, service) || isOurUpdate(service, old)) targets.push({ name, before: old });
-      else if (desiredReplicas(old) !== desiredReplicas(service)) targets.push({ name, before: undefined });
+      else if (desiredReplicas(old) !== desiredReplicas(service))
+        targets.push({ name, before: undefined, existed: true });
     }
     log.info(
       targets.length ? `Watching ${targets.map((t) => t.name).join(', ')}` : 'No service changed: nothing to roll out',
@@ -294,7 +309,7 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
     const release: Release = {
       id: releaseId,
       client: request.client,
-      kind: request.rollbackTo ? 'rollback' : (request.kind ?? 'deploy'),
+      kind: request.kind ?? (request.rollbackTo ? 'rollback' : 'deploy'),
       time: releaseInfo.time,
       verdict: watch.outcome,
       gitSha: request.rollbackTo ? restored?.gitSha : request.gitSha,

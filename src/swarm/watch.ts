@@ -17,6 +17,12 @@ export interface WatchTarget {
   name: string;
   /** Snapshot before the deploy; undefined for a service this deploy creates. */
   before: ServiceInfo | undefined;
+  /**
+   * The service existed before this deploy although `before` is undefined: only its replica count
+   * changed (Swarm starts no update for that, so it is judged by its tasks). A rollback restores
+   * its previous spec; it is never removed.
+   */
+  existed?: boolean | undefined;
 }
 
 export interface TimelineEntry {
@@ -92,6 +98,8 @@ export class RolloutWatch {
   private services = new Map<string, ServiceInfo>();
   private tasks: TaskInfo[] = [];
   private wake: (() => void) | undefined;
+  /** An event arrived since the last refresh began: the next wait returns at once instead of losing it. */
+  private changed = false;
   private events: StreamHandle | undefined;
   private eventsAlive = false;
   private finalAt: number | undefined;
@@ -136,6 +144,7 @@ export class RolloutWatch {
       ],
       (line) => {
         this.eventsAlive = true;
+        this.changed = true;
         this.options.log.debug(`event: ${line}`);
         this.wake?.();
       },
@@ -156,6 +165,8 @@ export class RolloutWatch {
 
   /** Sleep until an event arrives or the tick elapses. */
   private waitForChange(ms: number): Promise<void> {
+    // An event that arrived while the last refresh was running has no waiter to wake.
+    if (this.changed) return Promise.resolve();
     return new Promise((resolve) => {
       let done = false;
       const finish = () => {
@@ -170,8 +181,12 @@ export class RolloutWatch {
   }
 
   private async refresh(names: string[]): Promise<void> {
-    this.services = await inspectServices(this.options.runner, names);
-    this.tasks = await serviceTasks(this.options.runner, names);
+    this.changed = false;
+    // Independent reads, run side by side on the one connection: one round trip less per tick.
+    [this.services, this.tasks] = await Promise.all([
+      inspectServices(this.options.runner, names),
+      serviceTasks(this.options.runner, names),
+    ]);
     for (const task of this.tasks) {
       const state = task.Status.State;
       const key = `${task.ID}`;
@@ -278,7 +293,7 @@ export class RolloutWatch {
         const phase = this.judgements.get(target.name)?.phase;
         if (phase === 'rollback_started' || phase === 'rollback_completed' || phase === 'rollback_paused') continue;
         try {
-          if (target.before === undefined) {
+          if (target.before === undefined && !target.existed) {
             await runner.run(['docker', 'service', 'rm', target.name]);
             this.note(`${target.name}: removed (it did not exist before this deploy)`);
           } else {

@@ -4,5 +4,6 @@ import { labUp, sweep } from '../../lab/lab.js';
 // a killed earlier run left on the swarm (dockerd's state survives restarts).
 export default async function setup(): Promise<void> {
   await labUp((line) => console.log(line));
-  sweep('lt-');
+  // Only what is over an hour old: another run going on right now keeps its resources.
+  sweep('lt-', 3_600_000);
 }
