@@ -144,7 +144,8 @@ describe('swarm-deploy against the lab swarm', () => {
 
   it('dry-run prints the plan and changes nothing', async () => {
     const before = await docker('service', 'inspect', '--format', '{{.Version.Index}}', `${client}_web`);
-    const configsBefore = await docker('config', 'ls', '-q');
+    // Only this client's objects: other lab tests create their own at the same time.
+    const configsBefore = await docker('config', 'ls', '-q', '--filter', `label=swarm-deploy.client=${client}`);
     const result = await deployStep(inputs({ image: v2, 'dry-run': 'true', env: 'GREETING=bonjour' }));
     expect(result.failure).toBeUndefined();
     expect(result.outputs.get('status')).toBe('planned');
@@ -152,6 +153,6 @@ describe('swarm-deploy against the lab swarm', () => {
     expect(text).toMatch(/image: .*v1-.* → .*v2-/);
     expect(text).toMatch(/env: GREETING=hello → GREETING=bonjour/);
     expect(await docker('service', 'inspect', '--format', '{{.Version.Index}}', `${client}_web`)).toBe(before);
-    expect(await docker('config', 'ls', '-q')).toBe(configsBefore);
+    expect(await docker('config', 'ls', '-q', '--filter', `label=swarm-deploy.client=${client}`)).toBe(configsBefore);
   });
 });

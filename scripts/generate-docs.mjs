@@ -1,0 +1,58 @@
+// Writes docs/actions.md from the action.yml files, so the reference cannot drift from the code.
+// `--check` fails when docs/actions.md is not what the action.yml files say.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse } from 'yaml';
+
+export const ACTIONS = ['swarm-deploy', 'build-and-tag', 'ecr-push', 'verify-health', 'notify-discord'];
+
+function cell(text) {
+  return String(text ?? '')
+    .replace(/\s+/g, ' ')
+    .replace(/\|/g, '\\|')
+    .trim();
+}
+
+export function render() {
+  const parts = [
+    '# Action reference',
+    '',
+    '<!-- Generated from the action.yml files by `node scripts/generate-docs.mjs`; do not edit by hand. -->',
+    '',
+  ];
+  for (const name of ACTIONS) {
+    const action = parse(readFileSync(`actions/${name}/action.yml`, 'utf8'));
+    parts.push(
+      `## ${name}`,
+      '',
+      cell(action.description),
+      '',
+      '```yaml',
+      `- uses: swarm-deploy-org/swarm-deploy/actions/${name}@v1`,
+      '```',
+      '',
+    );
+    parts.push('| input | required | default | description |', '|---|---|---|---|');
+    for (const [input, spec] of Object.entries(action.inputs ?? {})) {
+      parts.push(
+        `| \`${input}\` | ${spec.required ? 'yes' : 'no'} | ${spec.default !== undefined ? `\`${cell(spec.default)}\`` : ''} | ${cell(spec.description)} |`,
+      );
+    }
+    parts.push('', '| output | description |', '|---|---|');
+    for (const [output, spec] of Object.entries(action.outputs ?? {}))
+      parts.push(`| \`${output}\` | ${cell(spec.description)} |`);
+    parts.push('');
+  }
+  return `${parts.join('\n')}\n`;
+}
+
+if (process.argv[1]?.endsWith('generate-docs.mjs')) {
+  const text = render();
+  if (process.argv.includes('--check')) {
+    if (readFileSync('docs/actions.md', 'utf8') !== text) {
+      console.error('docs/actions.md is stale: run `node scripts/generate-docs.mjs`.');
+      process.exit(1);
+    }
+  } else {
+    writeFileSync('docs/actions.md', text);
+  }
+}
