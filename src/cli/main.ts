@@ -9,11 +9,23 @@ import {
   type CliIo,
   type Command,
 } from './command.js';
+import { deployCommand, planCommand, rollbackCommand } from './deploy.js';
+import { historyCommand } from './history.js';
+import { lockCommand } from './lock.js';
 import { newClientCommand } from './new-client.js';
+import { scaleCommand } from './scale.js';
+import { statusCommand } from './status.js';
 
 /** Every operator command, by name. A new command is one line here. */
 export const commands: Readonly<Record<string, Command>> = {
   'new-client': newClientCommand,
+  status: statusCommand(),
+  history: historyCommand(),
+  plan: planCommand(),
+  deploy: deployCommand(),
+  rollback: rollbackCommand(),
+  scale: scaleCommand(),
+  lock: lockCommand(),
 };
 
 export function usage(): string {
@@ -34,13 +46,17 @@ export function usage(): string {
 }
 
 /** Runs one command line; resolves to the process exit code (0 ok, 1 failed, 2 misused). */
-export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: CliIo = processIo(),
+  table: Readonly<Record<string, Command>> = commands,
+): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     (name === undefined ? io.err : io.out)(usage());
     return name === undefined ? EXIT_USAGE : EXIT_OK;
   }
-  const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  const command = Object.hasOwn(table, name) ? table[name] : undefined;
   if (command === undefined) {
     io.err(`swarm-deploy: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
     return EXIT_USAGE;

@@ -222,7 +222,11 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
     let configs: Record<string, string>;
     let restored: Release | undefined;
     if (request.rollbackTo) {
-      restored = resolveRollbackTarget(history, request.rollbackTo);
+      // A scale redeploys whatever is current once the lock is held, so it never undoes a deploy
+      // that landed while it waited.
+      restored =
+        (request.kind === 'scale' ? currentRelease(history) : undefined) ??
+        resolveRollbackTarget(history, request.rollbackTo);
       log.info(
         `${request.kind === 'scale' ? `Scaling ${request.client} from` : `Rolling ${request.client} back to`} release ${restored.id}${restored.gitSha ? ` (${restored.gitSha.slice(0, 7)})` : ''}`,
       );

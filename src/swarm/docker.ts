@@ -3,7 +3,7 @@
  * are read with one command (`docker service inspect a b c`), so the number of round trips does
  * not grow with the size of the stack.
  */
-import type { CommandRunner } from './runner.js';
+import { checkResult, type CommandRunner } from './runner.js';
 
 export interface UpdateStatus {
   State?: string;
@@ -129,33 +129,21 @@ export async function ensureNetwork(runner: CommandRunner, name: string, client:
     allowFailure: true,
   });
   if (found.code === 0) return false;
-  const created = await runner.run(
-    [
-      'docker',
-      'network',
-      'create',
-      '--driver',
-      'overlay',
-      '--attachable',
-      '--label',
-      `swarm-deploy.client=${client}`,
-      name,
-    ],
-    { allowFailure: true },
-  );
+  const argv = [
+    'docker',
+    'network',
+    'create',
+    '--driver',
+    'overlay',
+    '--attachable',
+    '--label',
+    `swarm-deploy.client=${client}`,
+    name,
+  ];
+  const created = await runner.run(argv, { allowFailure: true });
   // Two deploys may race to create it; "already exists" is the same outcome.
   if (created.code !== 0 && !/already exists/i.test(created.stderr)) {
-    await runner.run([
-      'docker',
-      'network',
-      'create',
-      '--driver',
-      'overlay',
-      '--attachable',
-      '--label',
-      `swarm-deploy.client=${client}`,
-      name,
-    ]);
+    checkResult(argv, created, {});
   }
   return true;
 }
@@ -183,7 +171,19 @@ export async function stackDeploy(runner: CommandRunner, command: DeployCommand)
     ...(command.prune ? ['--prune'] : []),
     command.stack,
   ];
-  const out = await runner.run(argv, { stdin: command.composeYaml });
+  const out = await runner.run(argv, { stdin: command.composeYaml, allowFailure: true });
+  // `docker stack deploy --detach` exists since CLI 26; an older CLI on the manager refuses the flag
+  // before doing anything, and detaching is what it always did.
+  if (out.code !== 0 && /unknown flag: --detach/.test(out.stderr)) {
+    const legacy = argv.filter((word) => word !== '--detach=true');
+    const retried = checkResult(
+      legacy,
+      await runner.run(legacy, { stdin: command.composeYaml, allowFailure: true }),
+      {},
+    );
+    return `${retried.stdout}${retried.stderr}`.trim();
+  }
+  checkResult(argv, out, {});
   return `${out.stdout}${out.stderr}`.trim();
 }
 
@@ -217,5 +217,8 @@ export async function serviceRollback(runner: CommandRunner, service: string): P
 /** The manager's clock, so "after this deploy" is judged in the swarm's time, not the runner's. */
 export async function managerTime(runner: CommandRunner): Promise<number> {
   const out = await runner.run(['date', '+%s.%N']);
-  return Math.round(Number(out.stdout.trim()) * 1000);
+  // A `date` without %N (busybox, BSD) prints `1700000000.N` or `1700000000.%N`: whole seconds then.
+  const match = /^(\d+)(?:\.(\d+))?/.exec(out.stdout.trim());
+  if (!match) throw new Error(`cannot read the manager's clock from ${JSON.stringify(out.stdout.slice(0, 40))}`);
+  return Number(match[1]) * 1000 + Math.round(Number(`0.${match[2] ?? '0'}`) * 1000);
 }

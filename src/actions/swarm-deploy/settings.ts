@@ -58,6 +58,40 @@ function hostList(inputs: Inputs, port: number): { host: string; port: number }[
   });
 }
 
+/**
+ * The managers and how to reach them (`host`, `port`, `user`, `ssh-key`, `known-hosts`). The CLI's
+ * read-only commands need only this part; a deploy reads it as part of its settings.
+ */
+export function readConnection(
+  inputs: Inputs,
+  sshKey = inputs.secret('ssh-key'),
+  passphrase = inputs.secret('ssh-key-passphrase'),
+): Connection {
+  const port = inputs.integer('port', 22, { min: 1, max: 65535 });
+  const hosts = hostList(inputs, port);
+  if (hosts.length === 0) throw new ConfigurationError('is required: one or more manager hosts, or "local"', 'host');
+  const local = hosts.length === 1 && hosts[0]?.host === 'local';
+  if (local) return { local };
+  if (!sshKey) throw new ConfigurationError('is required to reach the managers over SSH', 'ssh-key');
+  const knownHosts = inputs.optional('known-hosts');
+  if (!knownHosts) {
+    throw new ConfigurationError(
+      "is required: host keys are pinned, never trusted on first use. Give the managers' known_hosts lines (ssh-keyscan, checked against ssh-keygen -lf on the host) or SHA256: fingerprints",
+      'known-hosts',
+    );
+  }
+  return {
+    local,
+    ssh: {
+      hosts,
+      user: inputs.string('user', 'deploy'),
+      privateKey: sshKey,
+      passphrase,
+      knownHosts: parseKnownHosts(knownHosts),
+    },
+  };
+}
+
 export function githubContext(env: NodeJS.ProcessEnv = process.env): {
   gitSha?: string;
   runUrl?: string;
@@ -113,28 +147,7 @@ export function readDeploySettings(inputs: Inputs, env: NodeJS.ProcessEnv = proc
   const image = inputs.optional('image');
   if (image !== undefined) validateImageRef(image, 'image');
 
-  const port = inputs.integer('port', 22, { min: 1, max: 65535 });
-  const hosts = hostList(inputs, port);
-  if (hosts.length === 0) throw new ConfigurationError('is required: one or more manager hosts, or "local"', 'host');
-  const local = hosts.length === 1 && hosts[0]?.host === 'local';
-  let ssh: SshTarget | undefined;
-  if (!local) {
-    if (!sshKey) throw new ConfigurationError('is required to reach the managers over SSH', 'ssh-key');
-    const knownHosts = inputs.optional('known-hosts');
-    if (!knownHosts) {
-      throw new ConfigurationError(
-        "is required: host keys are pinned, never trusted on first use. Give the managers' known_hosts lines (ssh-keyscan, checked against ssh-keygen -lf on the host) or SHA256: fingerprints",
-        'known-hosts',
-      );
-    }
-    ssh = {
-      hosts,
-      user: inputs.string('user', 'deploy'),
-      privateKey: sshKey,
-      passphrase,
-      knownHosts: parseKnownHosts(knownHosts),
-    };
-  }
+  const connection = readConnection(inputs, sshKey, passphrase);
 
   let stackText = '';
   const stackFile = inputs.string('stack-file', 'stack.yml');
@@ -151,7 +164,12 @@ export function readDeploySettings(inputs: Inputs, env: NodeJS.ProcessEnv = proc
     keyPattern: SECRET_NAME,
     keyDescription: 'a config name: letters, digits, _ . -',
   })) {
-    configs.set(name, readFileSync(workspaceFile('configs', path.trim(), workspace), 'utf8'));
+    const file = workspaceFile('configs', path.trim(), workspace);
+    try {
+      configs.set(name, readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new ConfigurationError(`cannot read ${path.trim()}: ${errorMessage(error)}`, 'configs');
+    }
   }
 
   const registry = inputs.optional('registry');
@@ -159,7 +177,11 @@ export function readDeploySettings(inputs: Inputs, env: NodeJS.ProcessEnv = proc
   if (registry && (!registryUsername || !registryPassword)) {
     throw new ConfigurationError('registry-username and registry-password are required with registry', 'registry');
   }
-  if (registry && !/^[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._/-]*)?$/.test(registry.replace(/^https?:\/\//, ''))) {
+  // It becomes a `docker login` argument: a value starting with `-` would read as an option.
+  if (
+    registry &&
+    !/^[A-Za-z0-9][A-Za-z0-9.-]*(:\d+)?(\/[A-Za-z0-9._/-]*)?$/.test(registry.replace(/^https?:\/\//, ''))
+  ) {
     throw new ConfigurationError(`"${registry}" is not a registry host`, 'registry');
   }
   const tier = inputs.optional('tier');
@@ -211,7 +233,7 @@ export function readDeploySettings(inputs: Inputs, env: NodeJS.ProcessEnv = proc
     throw new ConfigurationError('expected a hexadecimal commit sha', 'git-sha');
   }
   return {
-    connection: { local, ...(ssh ? { ssh } : {}) },
+    connection,
     request,
     lock,
     lockMessage: inputs.optional('lock-message'),

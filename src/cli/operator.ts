@@ -1,0 +1,143 @@
+/**
+ * What the operator commands (status, history, plan, deploy, rollback, scale, lock) share: where
+ * the connection comes from, the terminal log (progress on stderr, so `--json` output on stdout
+ * stays machine-readable), one runner per command closed at the end, and errors that name the
+ * flag to fix rather than the action input behind it.
+ */
+import { hostname, userInfo } from 'node:os';
+import { ConfigurationError } from '../core/errors.js';
+import { Inputs, mapInputs } from '../core/inputs.js';
+import { ConsoleLog, type Log } from '../core/log.js';
+import type { Connection } from '../actions/swarm-deploy/settings.js';
+import { openRunner } from '../swarm/connect.js';
+import { LockError } from '../swarm/lock.js';
+import type { CommandRunner } from '../swarm/runner.js';
+import { EXIT_FAILURE, UsageError, type CliIo } from './command.js';
+import { CONNECTION_ENV, PASSPHRASE_ENV } from './connection.js';
+
+/** The command's side effects that tests replace: the transport, the environment, stdin. */
+export interface OperatorDeps {
+  open(connection: Connection, log: Log): CommandRunner;
+  env: NodeJS.ProcessEnv;
+  readStdin(): Promise<string>;
+  /** This machine's clock (ms), for ages shown to the operator. */
+  now(): number;
+}
+
+async function readProcessStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function operatorDeps(overrides: Partial<OperatorDeps> = {}): OperatorDeps {
+  return {
+    open: (connection, log) => openRunner(connection, log),
+    env: process.env,
+    readStdin: readProcessStdin,
+    now: () => Date.now(),
+    ...overrides,
+  };
+}
+
+/** parseArgs options every operator command has. */
+export const outputOptions = {
+  json: { type: 'boolean', default: false },
+  verbose: { type: 'boolean', short: 'v', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+export const OUTPUT_HELP = `Output:
+  --json                machine-readable JSON on stdout (progress and errors stay on stderr)
+  -v, --verbose         also show debug lines (every docker command)
+  -h, --help            show this help`;
+
+/** Progress and diagnostics go to stderr, with masked values redacted. */
+export function cliLog(io: CliIo, verbose: boolean): ConsoleLog {
+  return new ConsoleLog((line) => io.err(line), verbose);
+}
+
+/** Action inputs from flag values; secret inputs are masked in the log before anything is printed. */
+export function cliInputs(values: Record<string, string | undefined>, log: Log): Inputs {
+  return new Inputs(mapInputs(values), (value) => log.mask(value));
+}
+
+/** Who the release history and the lock name as the actor of a command run from a terminal. */
+export function cliActor(env: NodeJS.ProcessEnv): string {
+  if (env.SWARM_DEPLOY_ACTOR) return env.SWARM_DEPLOY_ACTOR;
+  try {
+    return `${userInfo().username}@${hostname()}`;
+  } catch {
+    return `cli@${hostname()}`;
+  }
+}
+
+/** The flag (or environment variable) behind each action input, for error messages. */
+const FLAGS: Record<string, string> = {
+  ...Object.fromEntries(Object.entries(CONNECTION_ENV).map(([input, env]) => [input, `--${input} (or ${env})`])),
+  'ssh-key-passphrase': PASSPHRASE_ENV,
+  secrets: '--secrets-file',
+  'registry-password': '--registry-password-file (or SWARM_DEPLOY_REGISTRY_PASSWORD)',
+  'auto-rollback': '--no-auto-rollback',
+  'lock-message': '--message',
+};
+
+/** An action-input error rewritten to name what the operator typed; other errors pass unchanged. */
+export function asCliError(error: unknown, names: Readonly<Record<string, string>> = {}): unknown {
+  if (!(error instanceof ConfigurationError) || error.input === undefined) return error;
+  const flag = names[error.input] ?? FLAGS[error.input] ?? `--${error.input}`;
+  const message = error.message.replace(/^Input "[^"]*": /, '');
+  const cli = error instanceof LockError ? new LockError(message) : new ConfigurationError(message);
+  cli.message = `${flag}: ${message}`;
+  return cli;
+}
+
+/**
+ * Runs a command's body: a held or busy deploy lock is a refusal (exit 1), not a misuse; a
+ * configuration error names the flag (main.ts turns it into exit 2); every message is redacted.
+ */
+export async function operate(
+  io: CliIo,
+  command: string,
+  log: ConsoleLog,
+  body: () => Promise<number>,
+  names: Readonly<Record<string, string>> = {},
+): Promise<number> {
+  try {
+    return await body();
+  } catch (error: unknown) {
+    const cli = asCliError(error, names);
+    if (cli instanceof Error) cli.message = log.redact(cli.message);
+    if (cli instanceof LockError) {
+      io.err(`swarm-deploy ${command}: ${cli.message}`);
+      return EXIT_FAILURE;
+    }
+    throw cli;
+  }
+}
+
+/** Open the one connection of this command, run `fn`, and always close it. */
+export async function withRunner<T>(
+  deps: OperatorDeps,
+  connection: Connection,
+  log: Log,
+  fn: (runner: CommandRunner) => Promise<T>,
+): Promise<T> {
+  const runner = deps.open(connection, log);
+  try {
+    return await fn(runner);
+  } finally {
+    await runner.close();
+  }
+}
+
+export function printJson(io: CliIo, value: unknown): void {
+  io.out(JSON.stringify(value, null, 2));
+}
+
+/** The positional arguments, at least `min` and at most `max`, or a usage error. */
+export function positionalArgs(positionals: readonly string[], what: string, min = 1, max = 1): string[] {
+  if (positionals.length < min) throw new UsageError(`${what} is missing`);
+  if (positionals.length > max) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[max])}`);
+  return [...positionals];
+}

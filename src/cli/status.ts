@@ -1,0 +1,165 @@
+import { parseArgs } from 'node:util';
+import { readConnection } from '../actions/swarm-deploy/settings.js';
+import { describeHolder, type LockHolder } from '../swarm/lock.js';
+import { validateClientName } from '../swarm/names.js';
+import {
+  readClientStatus,
+  readClusterOverview,
+  type ClientOverview,
+  type ClientStatus,
+  type ReleaseSummary,
+} from '../swarm/overview.js';
+import { shortImage } from '../swarm/watch.js';
+import { EXIT_OK, type CliIo, type Command } from './command.js';
+import { CONNECTION_HELP, connectionInputs, connectionOptions } from './connection.js';
+import {
+  cliInputs,
+  cliLog,
+  operate,
+  operatorDeps,
+  OUTPUT_HELP,
+  outputOptions,
+  positionalArgs,
+  printJson,
+  withRunner,
+  type OperatorDeps,
+} from './operator.js';
+import { clipText, formatTable, formatTime, safeText } from './table.js';
+
+/**
+ * `status [client]`: what runs where. Without a client, one row per client stack on the cluster
+ * (version, replicas running/desired, last release and its verdict, lock); with a client, its
+ * services and tasks. Read-only.
+ */
+
+const USAGE = `Usage: swarm-deploy status [client] [options]
+
+Without a client: every client stack on the cluster, with its version, replicas running/desired,
+last release and its verdict, and whether its deploys are locked.
+With a client: its last release, lock, services and tasks (current ones and recent failures).
+
+${CONNECTION_HELP}
+
+${OUTPUT_HELP}`;
+
+function lockCell(lock: LockHolder | undefined): string {
+  if (!lock) return '-';
+  return lock.kind === 'maintenance' ? 'held' : 'deploying';
+}
+
+export function formatOverview(rows: readonly ClientOverview[]): string {
+  if (rows.length === 0) return 'No client stacks on the cluster.';
+  return formatTable(
+    ['CLIENT', 'VERSION', 'REPLICAS', 'LAST RELEASE', 'KIND', 'VERDICT', 'UPDATE', 'LOCK'],
+    rows.map((row) => [
+      row.client,
+      row.versions.length > 2
+        ? `${row.versions.slice(0, 2).join(', ')} +${row.versions.length - 2}`
+        : row.versions.join(', '),
+      `${row.running}/${row.desired}`,
+      row.release?.id ?? '',
+      row.release?.kind ?? '',
+      row.release?.verdict ?? '',
+      row.updateStates.join(', '),
+      lockCell(row.lock),
+    ]),
+  );
+}
+
+/** `release 20261123-034512-a1b (deploy, deployed) at … by …, git abc1234`. */
+export function describeRelease(release: ReleaseSummary | undefined): string {
+  if (!release) return 'no release recorded';
+  const details = [
+    `at ${formatTime(release.time)}`,
+    release.actor ? `by ${safeText(release.actor)}` : undefined,
+    release.gitSha ? `git ${release.gitSha.slice(0, 7)}` : undefined,
+    release.restored ? `restores ${release.restored}` : undefined,
+  ].filter(Boolean);
+  const why = release.reason ? `\n  why: ${clipText(safeText(release.reason), 300)}` : '';
+  return `release ${release.id} (${release.kind}, ${release.verdict}) ${details.join(', ')}${why}`;
+}
+
+export function formatClientStatus(status: ClientStatus, now: number): string {
+  const lines = [
+    `${status.client}: ${describeRelease(status.release)}`,
+    `lock: ${status.lock ? safeText(describeHolder(status.lock, now)) : 'none'}`,
+    '',
+  ];
+  if (status.services.length === 0) {
+    lines.push(`No services of ${status.client} run on the cluster.`);
+    return lines.join('\n');
+  }
+  lines.push(
+    formatTable(
+      ['SERVICE', 'VERSION', 'REPLICAS', 'UPDATE', 'IMAGE'],
+      status.services.map((s) => [
+        s.name,
+        s.version,
+        s.mode === 'global' ? `${s.running}/${s.desired} (global)` : `${s.running}/${s.desired}`,
+        s.updateMessage ? `${s.updateState}: ${clipText(safeText(s.updateMessage), 60)}` : s.updateState,
+        shortImage(s.image),
+      ]),
+    ),
+    '',
+    status.tasks.length === 0
+      ? 'No tasks.'
+      : formatTable(
+          ['TASK', 'ID', 'STATE', 'DESIRED', 'SINCE', 'VERSION', 'ERROR'],
+          status.tasks.map((t) => [
+            t.name,
+            t.id.slice(0, 12),
+            t.state,
+            t.desiredState,
+            formatTime(t.since),
+            t.version,
+            t.error ? clipText(safeText(t.error), 80) : '',
+          ]),
+        ),
+  );
+  return lines.join('\n');
+}
+
+async function runStatus(args: string[], io: CliIo, deps: OperatorDeps): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: { ...connectionOptions, ...outputOptions },
+  });
+  if (values.help) {
+    io.out(USAGE);
+    return EXIT_OK;
+  }
+  const [client] = positionalArgs(positionals, 'the client', 0, 1);
+  const log = cliLog(io, values.verbose);
+  return operate(
+    io,
+    'status',
+    log,
+    async () => {
+      const connection = readConnection(cliInputs(connectionInputs(values, deps.env, io.cwd), log));
+      if (client !== undefined) validateClientName(client, 'client');
+      return withRunner(deps, connection, log, async (runner) => {
+        if (client === undefined) {
+          const rows = await readClusterOverview(runner);
+          if (values.json) printJson(io, { clients: rows });
+          else io.out(formatOverview(rows));
+        } else {
+          const status = await readClientStatus(runner, client);
+          if (values.json) printJson(io, status);
+          else io.out(formatClientStatus(status, deps.now()));
+        }
+        return EXIT_OK;
+      });
+    },
+    { client: '<client>' },
+  );
+}
+
+export function statusCommand(overrides: Partial<OperatorDeps> = {}): Command {
+  return {
+    summary: 'every client stack on the cluster, or one client in detail (services, tasks, last release)',
+    usage: USAGE,
+    run: (args, io) => runStatus(args, io, operatorDeps(overrides)),
+  };
+}
