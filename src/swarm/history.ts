@@ -119,8 +119,14 @@ export async function pruneHistory(
   return kept;
 }
 
-function sameImages(a: Release, b: Release): boolean {
-  return JSON.stringify(a.images) === JSON.stringify(b.images);
+/**
+ * Whether two releases run the same thing: the same images and the same secret and config
+ * versions. A rotation that changed only a secret is a release of its own to go back to.
+ */
+function sameRuntime(a: Release, b: Release): boolean {
+  const same = (x: Record<string, unknown> | undefined, y: Record<string, unknown> | undefined) =>
+    JSON.stringify(x ?? {}) === JSON.stringify(y ?? {});
+  return same(a.images, b.images) && same(a.secrets, b.secrets) && same(a.configs, b.configs);
 }
 
 /** The release running now: the newest one whose verdict is deployed. */
@@ -130,8 +136,8 @@ export function currentRelease(history: Release[]): Release | undefined {
 
 /**
  * Resolve `rollback-to`: `previous` is the newest deployed release before the current one that
- * runs different images and was not itself rolled back away from (so repeated rollbacks walk
- * back instead of toggling); a release id, a git sha (full or ≥7 chars) or an image tag picks a
+ * runs different images or secret/config versions and was not itself rolled back away from (so
+ * repeated rollbacks walk back instead of toggling); a release id, a git sha (full or ≥7 chars) or an image tag picks a
  * release explicitly (the newest deployed match).
  */
 export function resolveRollbackTarget(history: Release[], wanted: string, input = 'rollback-to'): Release {
@@ -139,10 +145,31 @@ export function resolveRollbackTarget(history: Release[], wanted: string, input 
   const deployed = history.filter((r) => r.verdict === 'deployed');
   if (wanted === 'previous') {
     if (!current) throw new ConfigurationError('there is no deployed release to roll back from', input);
-    const rolledAway = new Set(
-      history.filter((r) => r.kind === 'rollback' && r.verdict === 'deployed').map((r) => r.replaced),
-    );
-    const older = deployed.filter((r) => r.id < current.id && !sameImages(r, current) && !rolledAway.has(r.id));
+    const releasesById = new Map(history.map((r) => [r.id, r]));
+    // The release whose images a release runs: a rollback (or a scale) runs the one it restored.
+    const effective = (id: string): string => {
+      let at = id;
+      for (let hops = 0; hops <= history.length; hops++) {
+        const r = releasesById.get(at);
+        if (r?.restored === undefined) break;
+        at = r.restored;
+      }
+      return at;
+    };
+    // A rollback to an older release rolled away from what it replaced and, when that was itself a
+    // rollback, from the release that one restored (C → B → A must not go back up to B on the
+    // third `previous`). A rollback forward (to a newer release by id) rolls away from nothing.
+    const rolledAway = new Set<string>();
+    for (const r of history) {
+      if (r.kind !== 'rollback' || r.verdict !== 'deployed' || r.restored === undefined) continue;
+      const back = effective(r.restored);
+      for (let away = r.replaced; away !== undefined && !rolledAway.has(away) && effective(away) > back;) {
+        rolledAway.add(away);
+        const replaced = releasesById.get(away);
+        away = replaced?.restored;
+      }
+    }
+    const older = deployed.filter((r) => r.id < current.id && !sameRuntime(r, current) && !rolledAway.has(r.id));
     const target = older[0];
     if (!target) throw new ConfigurationError('there is no earlier deployed release to roll back to', input);
     return target;

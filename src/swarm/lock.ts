@@ -41,7 +41,12 @@ export function lockName(client: string): string {
 export function describeHolder(holder: LockHolder, now: number): string {
   const who = [holder.actor, holder.runUrl].filter(Boolean).join(' — ') || 'an unknown run';
   const age = formatDuration(Math.max(0, now - holder.since));
-  const expiry = holder.expiresAt ? `, expires in ${formatDuration(Math.max(0, holder.expiresAt - now))}` : '';
+  const expiry =
+    holder.expiresAt === undefined
+      ? ''
+      : holder.expiresAt <= now
+        ? `, expired ${formatDuration(now - holder.expiresAt)} ago`
+        : `, expires in ${formatDuration(holder.expiresAt - now)}`;
   const message = holder.message ? `: "${holder.message}"` : '';
   return `${holder.kind === 'maintenance' ? 'a maintenance hold' : 'a deploy'} by ${who} (held for ${age}${expiry})${message}`;
 }
@@ -104,6 +109,7 @@ export async function acquireLock(options: AcquireOptions): Promise<HeldLock> {
   const offset = (await managerTime(runner)) - clock.now();
   const start = clock.now();
   let announced = false;
+  let vanished = 0;
   for (;;) {
     const now = clock.now() + offset;
     const holder: LockHolder = {
@@ -123,7 +129,21 @@ export async function acquireLock(options: AcquireOptions): Promise<HeldLock> {
       return { id, name: lockName(client), holder };
     }
     const existing = await readLock(runner, client);
-    if (!existing) continue; // released between our create and inspect: try again at once
+    if (!existing) {
+      // Released between our create and inspect: try again at once. A lock that exists but cannot
+      // be read keeps doing this; it is waited for like any other, within the wait.
+      vanished += 1;
+      if (vanished <= 3) continue;
+      if (clock.now() - start >= options.waitMs) {
+        throw new LockError(
+          `gave up after waiting ${formatDuration(options.waitMs)} for the deploy lock of ${client}: ${lockName(client)} exists but cannot be read`,
+          'lock-timeout',
+        );
+      }
+      await clock.sleep(Math.min(options.pollMs ?? 1000, Math.max(0, options.waitMs - (clock.now() - start))));
+      continue;
+    }
+    vanished = 0;
     const other = existing.holder;
     if (other.kind === 'maintenance') {
       throw new LockError(

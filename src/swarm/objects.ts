@@ -2,6 +2,7 @@
  * Content-versioned Swarm secrets and configs on the cluster: created through stdin when missing
  * (unchanged content creates nothing), and removed only when no retained release uses them.
  */
+import { CommandError } from '../core/errors.js';
 import type { Log } from '../core/log.js';
 import { CLIENT_LABEL, RELEASE_KIND_LABEL } from './history.js';
 import type { CommandRunner } from './runner.js';
@@ -63,9 +64,11 @@ export async function ensureObjects(
       ],
       { stdin: object.content, allowFailure: true },
     );
-    // Another deploy of the same content may have created it a moment ago: same name, same content.
-    if (result.code !== 0 && !/already exists|AlreadyExists/i.test(result.stderr)) {
-      await runner.run(['docker', kind, 'inspect', '--format', '{{.ID}}', object.versioned]);
+    if (result.code !== 0) {
+      // The name carries the content's hash: if it appeared since the listing (a retried command
+      // whose first attempt landed), it holds this very content, and nothing new was created.
+      if (/already exists|AlreadyExists/i.test(result.stderr)) continue;
+      throw new CommandError(`docker ${kind} create ${object.versioned}`, result.code, result.stderr);
     }
     created.push(object.versioned);
     log.info(`Created ${kind} ${object.versioned} (new content for "${object.name}")`);

@@ -142,6 +142,15 @@ describe('swarm-deploy against the lab swarm', () => {
     expect(await servedVersion(router.url)).toBe(`v1-${run}`);
   });
 
+  it('refuses a wrong host key through the action, with nothing changed and the step failed', async () => {
+    const before = await docker('service', 'inspect', '--format', '{{.Version.Index}}', `${client}_web`);
+    const wrong = `[127.0.0.1]:${lab.ssh.port} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl`;
+    const result = await deployStep(inputs({ image: v2, 'known-hosts': wrong }));
+    expect(result.failure).toMatch(/HOST KEY MISMATCH/);
+    expect(result.outputs.get('status')).toBe('failed');
+    expect(await docker('service', 'inspect', '--format', '{{.Version.Index}}', `${client}_web`)).toBe(before);
+  });
+
   it('dry-run prints the plan and changes nothing', async () => {
     const before = await docker('service', 'inspect', '--format', '{{.Version.Index}}', `${client}_web`);
     // Only this client's objects: other lab tests create their own at the same time.

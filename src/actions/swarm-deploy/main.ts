@@ -1,16 +1,20 @@
 import { runAction, type ActionContext, type RunResult } from '../../core/run.js';
 import { formatDuration } from '../../core/duration.js';
+import type { Log } from '../../core/log.js';
 import { openRunner } from '../../swarm/connect.js';
 import { describeResult, runDeploy } from '../../swarm/deploy.js';
 import { acquireLock, describeHolder, releaseMaintenance } from '../../swarm/lock.js';
 import { formatDiff } from '../../swarm/plan.js';
 import { deploySummary } from '../../swarm/report.js';
+import { PolicyError } from '../../swarm/stack.js';
 import { readDeploySettings } from './settings.js';
 
 /** State keys shared with post.ts. */
 export const LOCK_STATE = 'lock';
 
 export async function deployMain({ inputs, log, outputs, state }: ActionContext): Promise<RunResult> {
+  // Until a verdict is known the step counts as failed, so a step that throws still reports a status.
+  outputs.set('status', 'failed');
   const settings = readDeploySettings(inputs);
   const { request } = settings;
   const runner = openRunner(settings.connection, log);
@@ -40,7 +44,10 @@ export async function deployMain({ inputs, log, outputs, state }: ActionContext)
     const result = await runDeploy(
       { runner, log, onLock: (lock) => state.save(LOCK_STATE, JSON.stringify({ id: lock.id, name: lock.name })) },
       request,
-    );
+    ).catch((error: unknown) => {
+      if (error instanceof PolicyError) annotateViolations(log, error);
+      throw error;
+    });
     // The lock is released by runDeploy itself; the post step only acts when this step never got here.
     state.save(LOCK_STATE, '');
     outputs.set('status', result.status);
@@ -73,6 +80,20 @@ export async function deployMain({ inputs, log, outputs, state }: ActionContext)
     return { failure: message };
   } finally {
     await runner.close();
+  }
+}
+
+/**
+ * Each refused rule becomes an annotation on its line of the stack file, so the pull request or
+ * run page points at it; the step then fails with the full list (the error's message).
+ */
+function annotateViolations(log: Log, error: PolicyError): void {
+  for (const violation of error.violations) {
+    log.error(`[${violation.rule}] ${violation.message}`, {
+      file: violation.file,
+      title: `Cluster policy: ${violation.rule}`,
+      ...(violation.line === undefined ? {} : { startLine: violation.line }),
+    });
   }
 }
 
