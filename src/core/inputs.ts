@@ -143,7 +143,13 @@ export class Inputs {
       if (eq <= 0) throw new ConfigurationError(`${where} is not KEY=VALUE`, name);
       const key = line.slice(0, eq).trim();
       const value = line.slice(eq + 1);
-      if (!pattern.test(key)) throw new ConfigurationError(`${where}: key "${clip(key)}" must be ${description}`, name);
+      // A secret line that is not KEY=VALUE may be the secret itself: never quote it.
+      if (!pattern.test(key)) {
+        throw new ConfigurationError(
+          `${where}: ${options.secret ? 'the key' : `key "${clip(key)}"`} must be ${description}`,
+          name,
+        );
+      }
       if (result.has(key)) throw new ConfigurationError(`${where}: key "${key}" is given twice`, name);
       if (options.secret) maskMultiline(this.mask, value);
       result.set(key, value);

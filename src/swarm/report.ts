@@ -48,7 +48,12 @@ export function deploySummary(client: string, result: DeployResult): string {
     lines.push('', '<details><summary>Failing tasks</summary>', '');
     for (const f of result.failures) {
       lines.push(`- **${cell(f.service)}** task \`${f.taskId.slice(0, 12)}\`: ${cell(f.error)}`);
-      if (f.logs) lines.push('', '```text', f.logs.split('\n').slice(-10).join('\n'), '```');
+      if (f.logs) {
+        const tail = f.logs.split('\n').slice(-10).join('\n');
+        // A fence longer than any backtick run in the logs: the container cannot close it early.
+        const fence = '`'.repeat(Math.max(3, ...(tail.match(/`+/g) ?? []).map((run) => run.length + 1)));
+        lines.push('', `${fence}text`, tail, fence);
+      }
     }
     lines.push('', '</details>');
   }

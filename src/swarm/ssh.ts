@@ -59,6 +59,17 @@ export class SshRunner implements CommandRunner {
   /** Connect to the first reachable manager. Host key and auth failures never fall through to the next. */
   async connect(): Promise<void> {
     if (this.ssh?.isConnected()) return;
+    // Commands issued together (the watch reads services and tasks side by side) share one
+    // connection attempt instead of each opening, and leaking, a connection of its own.
+    this.connecting ??= this.openConnection().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private connecting: Promise<void> | undefined;
+
+  private async openConnection(): Promise<void> {
     const reconnect = this.connected !== undefined;
     const failures: string[] = [];
     for (const [index, target] of this.target.hosts.entries()) {
@@ -119,7 +130,7 @@ export class SshRunner implements CommandRunner {
 
   private async connection(): Promise<NodeSSH> {
     if (!this.ssh?.isConnected()) {
-      if (this.connected)
+      if (this.connected && !this.connecting)
         this.log.warning(`SSH connection to ${this.connected.host}:${this.connected.port} was lost; reconnecting`);
       await this.connect();
     }

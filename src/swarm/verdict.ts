@@ -126,5 +126,9 @@ export function isFailure(phase: Phase): boolean {
 /** Whether the task template (image, env, secrets, …) changed, i.e. whether Swarm will roll tasks. */
 export function taskTemplateChanged(before: ServiceInfo | undefined, after: ServiceInfo): boolean {
   if (!before) return true;
-  return JSON.stringify(before.Spec.TaskTemplate) !== JSON.stringify(after.Spec.TaskTemplate);
+  // Swarm also replaces tasks when the published ports change (EndpointSpec).
+  return (
+    JSON.stringify(before.Spec.TaskTemplate) !== JSON.stringify(after.Spec.TaskTemplate) ||
+    JSON.stringify(before.Spec.EndpointSpec ?? null) !== JSON.stringify(after.Spec.EndpointSpec ?? null)
+  );
 }

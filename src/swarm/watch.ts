@@ -65,6 +65,8 @@ export interface WatchOptions {
   /** Offset to convert this machine's clock to the manager's (manager − local), ms. */
   clockOffsetMs?: number;
   tickMs?: number;
+  /** How long a new service's replicas must keep running before it counts as deployed (default 5 s). */
+  settleMs?: number;
   useEvents?: boolean | undefined;
 }
 
@@ -104,6 +106,7 @@ export class RolloutWatch {
   private eventsAlive = false;
   private finalAt: number | undefined;
   private readonly firstPhase = new Map<string, Phase>();
+  private readonly runningSince = new Map<string, number>();
   /** Every state each task was seen in, to tell a task that never got healthy from one that ran. */
   private readonly history = new Map<string, string[]>();
 
@@ -221,6 +224,15 @@ export class RolloutWatch {
         now,
         stuckMs: this.options.stuckMs ?? 60_000,
       });
+      // A service this deploy creates has no update monitor: it counts as completed only once all
+      // its replicas have kept running for a settle period, so a crash loop is not read as success.
+      if (target.before === undefined && judgement.phase === 'completed') {
+        const since = this.runningSince.get(target.name) ?? now;
+        this.runningSince.set(target.name, since);
+        if (now - since < (this.options.settleMs ?? 5000)) judgement.phase = 'updating';
+      } else {
+        this.runningSince.delete(target.name);
+      }
       const previous = this.judgements.get(target.name);
       if (isFailure(judgement.phase) && !this.firstPhase.has(target.name))
         this.firstPhase.set(target.name, judgement.phase);
@@ -240,8 +252,19 @@ export class RolloutWatch {
     settled: (j: ServiceJudgement | undefined) => boolean,
   ): Promise<boolean> {
     const names = targets.map((t) => t.name);
+    let readFailures = 0;
     for (;;) {
-      await this.refresh(names);
+      try {
+        await this.refresh(names);
+        readFailures = 0;
+      } catch (error) {
+        // A lost connection is reopened by the next command; a verdict must not be lost to a blip.
+        readFailures += 1;
+        this.options.log.warning(`Reading the rollout's state failed (${errorMessage(error)}); retrying`);
+        if (readFailures >= 5 || this.clock.now() >= deadline) throw error;
+        await this.clock.sleep(1000);
+        continue;
+      }
       const judgements = this.judgeAll(targets);
       if (targets.every((t) => settled(judgements.get(t.name)))) return true;
       if (this.clock.now() >= deadline) return false;
