@@ -81,6 +81,7 @@ export async function deployStep(inputs: Record<string, string>, state: StepStat
     log,
     hooks: { setOutput: (n, v) => void outputs.set(n, v), setFailed: (m) => void (failure = m), state },
   });
+  capture('deployStep', [log.text(), ...outputs.values(), failure ?? ''].join('\n'));
   return { outputs, failure, log, state };
 }
 
@@ -205,4 +206,51 @@ export async function removeClient(client: string): Promise<void> {
     .split('\n')
     .filter((n) => n.includes(`.${client}`));
   if (leftovers.length) await docker('config', 'rm', ...leftovers).catch(() => undefined);
+}
+
+/*
+ * Captures for the suite-wide secrets scan: every log, summary and output a lab test saw is appended
+ * to <lab.dir>/captures/<worker>-<file>.log, and the secret values tests used are listed in
+ * <lab.dir>/captures/secrets.json. The lab's global teardown scans the one against the other.
+ */
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync as readFile, rmSync } from 'node:fs';
+import { basename } from 'node:path';
+import { expect } from 'vitest';
+
+export const capturesDir = join(lab.dir, 'captures');
+
+/** Append what a run wrote (log text, summaries, outputs) to this worker's capture file. */
+export function capture(name: string, text: string): void {
+  mkdirSync(capturesDir, { recursive: true });
+  let file = 'unknown';
+  try {
+    file = basename(expect.getState().testPath ?? 'unknown').replace(/\.test\.ts$/, '');
+  } catch {
+    // outside a test file's context
+  }
+  const worker = process.env.VITEST_POOL_ID ?? process.env.VITEST_WORKER_ID ?? String(process.pid);
+  appendFileSync(join(capturesDir, `${worker}-${file}.log`), `===== ${name}\n${text}\n`);
+}
+
+/** Add secret values (label → value) to the list the suite-wide scan looks for. */
+export async function recordSecrets(secrets: Record<string, string>): Promise<void> {
+  mkdirSync(capturesDir, { recursive: true });
+  const path = join(capturesDir, 'secrets.json');
+  const lockPath = `${path}.lock`;
+  // Test files run in parallel workers: a lock file makes the read-merge-write atomic.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      closeSync(openSync(lockPath, 'wx'));
+      break;
+    } catch {
+      if (attempt > 200) rmSync(lockPath, { force: true });
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  try {
+    const known = existsSync(path) ? (JSON.parse(readFile(path, 'utf8')) as Record<string, string>) : {};
+    writeFileSync(path, JSON.stringify({ ...known, ...secrets }, null, 2));
+  } finally {
+    rmSync(lockPath, { force: true });
+  }
 }

@@ -1,0 +1,57 @@
+/**
+ * `npm run bench`: measures swarm-deploy against its baselines on the lab and writes
+ * docs/benchmarks.json, docs/benchmarks.md and its charts. Not part of `npm test`.
+ *
+ *   npm run bench -- --rounds 3 --only latency,fleet,startup --fleet 20 --concurrency 4
+ */
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { labUp, REPO_ROOT } from '../lab/lab.js';
+import { fleetBench } from './fleet.js';
+import { latencyBench } from './latency.js';
+import { local } from './lab-access.js';
+import { writeReport, type BenchResults } from './report.js';
+import { startupBench } from './startup.js';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    only: { type: 'string', default: 'latency,fleet,startup' },
+    fleet: { type: 'string', default: '20' },
+    concurrency: { type: 'string', default: '4' },
+  },
+});
+const rounds = Math.max(1, Number(values.rounds));
+const only = new Set(values.only.split(','));
+const say = (line: string) => console.log(line);
+
+await labUp(say);
+const results: BenchResults = {
+  startedAt: new Date().toISOString(),
+  finishedAt: '',
+  machine: {
+    cpus: cpus().length,
+    node: process.version,
+    docker: (await local.run(['docker', 'version', '--format', '{{.Server.Version}}'])).stdout.trim(),
+  },
+  rounds,
+};
+
+if (only.has('startup')) {
+  say('Start-up cost of each bundle');
+  results.startup = await startupBench(5, say);
+}
+if (only.has('latency')) {
+  say(`Verdict latency, wall time and SSH connections (${rounds} rounds)`);
+  results.latency = await latencyBench(rounds, say);
+}
+if (only.has('fleet')) {
+  say(`Fleet of ${values.fleet} stacks`);
+  results.fleet = await fleetBench(Number(values.fleet), Number(values.concurrency), rounds, say);
+}
+results.finishedAt = new Date().toISOString();
+const f = writeReport(results, join(REPO_ROOT, 'docs'));
+say(JSON.stringify(f, null, 2));
+say('Wrote docs/benchmarks.json, docs/benchmarks.md, docs/benchmarks-ratios.svg, docs/benchmarks-timeline.svg');
+process.exit(0);
