@@ -212,9 +212,32 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
   });
   context.onLock?.(lock);
   let dockerConfig: string | undefined;
+  let finished = false;
+  /** Log out on the manager and release the lock, once, as soon as the release is recorded. */
+  const finish = async () => {
+    if (finished) return;
+    finished = true;
+    await Promise.all([
+      dockerConfig ? removeDockerConfig(runner, dockerConfig) : undefined,
+      releaseLock(runner, log, lock),
+    ]);
+  };
   try {
-    const history = await readHistory(runner, request.client);
-    const before = await stackServices(runner, request.client);
+    // Independent reads and preparations, side by side on the one connection: the deploy's
+    // overhead over a bare `docker stack deploy` stays one round trip here, not six.
+    const p = prepared;
+    const [history, before, sentAt, , , , login] = await Promise.all([
+      readHistory(runner, request.client),
+      stackServices(runner, request.client),
+      managerTime(runner),
+      ensureNetwork(runner, `${request.client}-net`, request.client),
+      p ? ensureObjects(runner, log, 'secret', request.client, p.secrets) : undefined,
+      p ? ensureObjects(runner, log, 'config', request.client, p.configs) : undefined,
+      request.registry
+        ? registryLogin(runner, request.registry.server, request.registry.username, request.registry.password)
+        : undefined,
+    ]);
+    dockerConfig = login;
     const current = currentRelease(history);
 
     let yaml: string;
@@ -234,26 +257,14 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
       secrets = restored.secrets;
       configs = restored.configs;
     } else {
-      const p = prepared as Prepared;
-      yaml = p.rendered.yaml;
-      secrets = Object.fromEntries(p.secrets.map((s) => [s.name, s.versioned]));
-      configs = Object.fromEntries(p.configs.map((c) => [c.name, c.versioned]));
-      await ensureObjects(runner, log, 'secret', request.client, p.secrets);
-      await ensureObjects(runner, log, 'config', request.client, p.configs);
-    }
-    await ensureNetwork(runner, `${request.client}-net`, request.client);
-    if (request.registry) {
-      dockerConfig = await registryLogin(
-        runner,
-        request.registry.server,
-        request.registry.username,
-        request.registry.password,
-      );
+      const ready = p as Prepared;
+      yaml = ready.rendered.yaml;
+      secrets = Object.fromEntries(ready.secrets.map((s) => [s.name, s.versioned]));
+      configs = Object.fromEntries(ready.configs.map((c) => [c.name, c.versioned]));
     }
 
     const main = mainService(request.client, before, prepared?.rendered, request.image);
     const previousImage = main ? before.get(main)?.Spec.TaskTemplate.ContainerSpec?.Image : undefined;
-    const sentAt = await managerTime(runner);
     const offset = sentAt - clock.now();
     log.info(`Deploying stack ${request.client} (release ${releaseId}) through ${runner.description}`);
     const output = await stackDeploy(runner, {
@@ -329,7 +340,7 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
       replaced: request.rollbackTo ? current?.id : undefined,
       reason: watch.reason,
     };
-    await recordRelease(runner, log, release, history, request.keepReleases);
+    await recordRelease(runner, log, release, history, request.keepReleases, finish);
 
     return {
       status: watch.outcome,
@@ -347,8 +358,7 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
       rendered: yaml,
     };
   } finally {
-    if (dockerConfig) await removeDockerConfig(runner, dockerConfig);
-    await releaseLock(runner, log, lock);
+    await finish();
   }
 }
 
@@ -359,17 +369,24 @@ async function recordRelease(
   release: Release,
   history: Release[],
   keep: number,
+  afterWrite: () => Promise<void>,
 ): Promise<void> {
   try {
     await writeRelease(runner, release);
-    const kept = await pruneHistory(runner, release.client, [release, ...history], keep);
-    const secrets = new Set(kept.flatMap((r) => Object.values(r.secrets)));
-    const configs = new Set(kept.flatMap((r) => Object.values(r.configs)));
-    await pruneObjects(runner, log, 'secret', release.client, secrets);
-    await pruneObjects(runner, log, 'config', release.client, configs);
   } catch (error) {
     log.warning(`The release ${release.id} ended ${release.verdict}, but recording it failed: ${errorMessage(error)}`);
+    return;
   }
+  // The record is written: the lock can go while the old releases and versions are pruned.
+  const kept = [release, ...history].slice(0, keep);
+  const secrets = new Set(kept.flatMap((r) => Object.values(r.secrets)));
+  const configs = new Set(kept.flatMap((r) => Object.values(r.configs)));
+  const prune = Promise.all([
+    pruneHistory(runner, release.client, [release, ...history], keep),
+    pruneObjects(runner, log, 'secret', release.client, secrets),
+    pruneObjects(runner, log, 'config', release.client, configs),
+  ]).catch((error: unknown) => log.warning(`Pruning old releases of ${release.client} failed: ${errorMessage(error)}`));
+  await Promise.all([prune, afterWrite()]);
 }
 
 export function describeResult(result: DeployResult): string {

@@ -18,10 +18,12 @@ export interface LockHolder {
   kind: 'deploy' | 'maintenance';
   runUrl?: string | undefined;
   actor?: string | undefined;
-  /** Manager time, ms. */
+  /** When the lock was taken, ms (the swarm's own creation time of the config once read back). */
   since: number;
-  /** Manager time, ms; none for a maintenance hold. */
+  /** When it expires, ms; none for a maintenance hold. */
   expiresAt?: number | undefined;
+  /** Its lifetime: the expiry is the config's creation time on the managers plus this, so a runner's clock never matters. */
+  ttlMs?: number | undefined;
   message?: string | undefined;
 }
 
@@ -74,13 +76,22 @@ async function tryCreate(runner: CommandRunner, holder: LockHolder): Promise<str
 export async function readLock(runner: CommandRunner, client: string): Promise<HeldLock | undefined> {
   const out = await runner.run(['docker', 'config', 'inspect', lockName(client)], { allowFailure: true });
   if (out.code !== 0) return undefined;
-  const [config] = JSON.parse(out.stdout) as { ID: string; Spec: { Name: string; Data?: string } }[];
+  const [config] = JSON.parse(out.stdout) as {
+    ID: string;
+    CreatedAt?: string;
+    Spec: { Name: string; Data?: string };
+  }[];
   if (!config) return undefined;
   let holder: LockHolder;
   try {
     holder = JSON.parse(Buffer.from(config.Spec.Data ?? '', 'base64').toString('utf8')) as LockHolder;
   } catch {
     holder = { client, kind: 'deploy', since: 0, expiresAt: 0 };
+  }
+  // The managers' own timestamp of the lock is what its age and expiry are measured from.
+  const created = Date.parse(config.CreatedAt ?? '');
+  if (Number.isFinite(created) && holder.ttlMs !== undefined) {
+    holder = { ...holder, since: created, expiresAt: created + holder.ttlMs };
   }
   return { id: config.ID, name: config.Spec.Name, holder };
 }
@@ -106,19 +117,21 @@ export async function acquireLock(options: AcquireOptions): Promise<HeldLock> {
   const { runner, log, client } = options;
   const clock = options.clock ?? systemClock;
   const kind = options.kind ?? 'deploy';
-  const offset = (await managerTime(runner)) - clock.now();
+  // The manager's clock is read only when another holder must be judged: the free path is one command.
+  let offset: number | undefined;
   const start = clock.now();
   let announced = false;
   let vanished = 0;
   for (;;) {
-    const now = clock.now() + offset;
+    const local = clock.now() + (offset ?? 0);
     const holder: LockHolder = {
       client,
       kind,
       runUrl: options.runUrl,
       actor: options.actor,
-      since: now,
-      expiresAt: kind === 'maintenance' ? undefined : now + options.expiryMs,
+      since: local,
+      expiresAt: kind === 'maintenance' ? undefined : local + options.expiryMs,
+      ttlMs: kind === 'maintenance' ? undefined : options.expiryMs,
       message: options.message,
     };
     const id = await tryCreate(runner, holder);
@@ -144,6 +157,8 @@ export async function acquireLock(options: AcquireOptions): Promise<HeldLock> {
       continue;
     }
     vanished = 0;
+    offset ??= (await managerTime(runner)) - clock.now();
+    const now = clock.now() + offset;
     const other = existing.holder;
     if (other.kind === 'maintenance') {
       throw new LockError(

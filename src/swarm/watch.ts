@@ -82,6 +82,13 @@ const PHASE_TEXT: Record<Phase, string> = {
   failing: 'new tasks keep failing',
 };
 
+/** Update states that decide a rollout (it ended, or it failed), as the event stream reports them. */
+const EVENT_FINAL = new Set(['completed', 'paused', 'rollback_started', 'rollback_completed', 'rollback_paused']);
+
+function isFinalOrFailing(phase: Phase): boolean {
+  return phase === 'completed' || isFailure(phase);
+}
+
 /** How a failure reads in the reason, by the phase in which it was first seen. */
 const FAILURE_TEXT: Partial<Record<Phase, string>> = {
   paused: 'new tasks failed and the update paused',
@@ -149,6 +156,7 @@ export class RolloutWatch {
         this.eventsAlive = true;
         this.changed = true;
         this.options.log.debug(`event: ${line}`);
+        this.recordEvent(line);
         this.wake?.();
       },
     );
@@ -160,6 +168,32 @@ export class RolloutWatch {
       this.wake?.();
     });
   }
+
+  /**
+   * Update-state transitions from the event stream (`updatestate.new` on service events). Only
+   * transitions that follow an `updating` seen after this deploy was sent are ours; a final one
+   * decides the service's phase at once, without waiting for the next read of the swarm.
+   */
+  private recordEvent(line: string): void {
+    let event: { Actor?: { Attributes?: Record<string, string> }; timeNano?: number; time?: number };
+    try {
+      event = JSON.parse(line) as typeof event;
+    } catch {
+      return;
+    }
+    const attributes = event.Actor?.Attributes ?? {};
+    const name = attributes.name;
+    const state = attributes['updatestate.new'];
+    if (!name || !state) return;
+    const at = event.timeNano ? Math.floor(event.timeNano / 1e6) : (event.time ?? 0) * 1000;
+    if (at < this.options.sentAt - 1000) return;
+    if (state === 'updating') this.eventStarted.add(name);
+    if (this.eventStarted.has(name)) this.eventStates.set(name, { state, at });
+  }
+
+  private readonly eventStarted = new Set<string>();
+  private readonly eventDecided = new Map<string, number>();
+  private readonly eventStates = new Map<string, { state: string; at: number }>();
 
   private stopEvents(): void {
     this.events?.stop();
@@ -224,6 +258,12 @@ export class RolloutWatch {
         now,
         stuckMs: this.options.stuckMs ?? 60_000,
       });
+      const event = this.eventStates.get(target.name);
+      if (event && target.before !== undefined && EVENT_FINAL.has(event.state) && !isFinalOrFailing(judgement.phase)) {
+        // The event stream saw our update end before the last read could: trust it now.
+        judgement.phase = event.state as Phase;
+        this.eventDecided.set(target.name, event.at);
+      }
       // A service this deploy creates has no update monitor: it counts as completed only once all
       // its replicas have kept running for a settle period, so a crash loop is not read as success.
       if (target.before === undefined && judgement.phase === 'completed') {
@@ -237,7 +277,7 @@ export class RolloutWatch {
       if (isFailure(judgement.phase) && !this.firstPhase.has(target.name))
         this.firstPhase.set(target.name, judgement.phase);
       if (previous?.phase !== judgement.phase && judgement.phase !== 'waiting') {
-        const completedAt = Date.parse(service.UpdateStatus?.CompletedAt ?? '');
+        const completedAt = this.eventDecided.get(target.name) ?? Date.parse(service.UpdateStatus?.CompletedAt ?? '');
         this.note(`${target.name}: ${PHASE_TEXT[judgement.phase]}`, Number.isFinite(completedAt) ? completedAt : now);
       }
       this.judgements.set(target.name, judgement);
@@ -253,7 +293,11 @@ export class RolloutWatch {
   ): Promise<boolean> {
     const names = targets.map((t) => t.name);
     let readFailures = 0;
-    for (;;) {
+    for (let first = true; ; first = false) {
+      if (!first && this.eventStates.size > 0) {
+        const judgements = this.judgeAll(targets);
+        if (targets.every((t) => settled(judgements.get(t.name)))) return true;
+      }
       try {
         await this.refresh(names);
         readFailures = 0;
@@ -295,6 +339,8 @@ export class RolloutWatch {
       });
       if (allDone && failed.length === 0) {
         this.finalAt = this.managerNow();
+        this.note('verdict: deployed');
+        if (this.eventDecided.size > 0) await this.settleReport(targets);
         return this.result('deployed', undefined);
       }
       this.finalAt = this.managerNow();
@@ -333,6 +379,7 @@ export class RolloutWatch {
       const rollbackDone = await this.loop(existing, rollbackDeadline, rolledBackSettled);
       const allBack =
         rollbackDone && existing.every((t) => this.judgements.get(t.name)?.phase === 'rollback_completed');
+      if (this.eventDecided.size > 0) await this.settleReport(targets);
       // Task errors settle after the first failure is seen: describe it from the final state.
       if (allDone) reason = await this.describeFailure(firstFailed);
       log.error(`Rollout failed: ${reason}`);
@@ -343,6 +390,16 @@ export class RolloutWatch {
       return this.result('failed', `${reason}; the rollback did not complete: ${this.pending(existing)}`);
     } finally {
       this.stopEvents();
+    }
+  }
+
+  /** One more read after an event-decided verdict, so the report's replica counts and task errors are current. */
+  private async settleReport(targets: WatchTarget[]): Promise<void> {
+    try {
+      await this.refresh(targets.map((t) => t.name));
+      this.judgeAll(targets);
+    } catch (error) {
+      this.options.log.debug(`final read for the report failed: ${errorMessage(error)}`);
     }
   }
 

@@ -5,6 +5,7 @@ import {
   LockError,
   acquireLock,
   lockName,
+  readLock,
   releaseLock,
   releaseMaintenance,
   type LockHolder,
@@ -35,7 +36,7 @@ class FakeClock implements Clock {
  * of a name fails with AlreadyExists, as the managers' Raft store answers), inspect by name, rm by ID.
  */
 class FakeSwarm {
-  readonly configs = new Map<string, { id: string; data: string; labels: string[] }>();
+  readonly configs = new Map<string, { id: string; data: string; labels: string[]; createdAt: number }>();
   private ids = 0;
   readonly runner = new ScriptedRunner();
   /** Runs just before a `config rm` is served (another run acting in between). */
@@ -62,7 +63,12 @@ class FakeSwarm {
         if (!config) return { code: 1, stderr: `Error response from daemon: no such config: ${name}` };
         return {
           stdout: JSON.stringify([
-            { ID: config.id, Spec: { Name: name, Data: Buffer.from(config.data).toString('base64') } },
+            {
+              ID: config.id,
+              // The managers stamp each config with their own clock.
+              CreatedAt: new Date(config.createdAt).toISOString(),
+              Spec: { Name: name, Data: Buffer.from(config.data).toString('base64') },
+            },
           ]),
         };
       })
@@ -82,7 +88,7 @@ class FakeSwarm {
   put(name: string, data: string, labels: string[] = []): string {
     this.ids += 1;
     const id = `cfg${this.ids}`.padEnd(25, '0');
-    this.configs.set(name, { id, data, labels });
+    this.configs.set(name, { id, data, labels, createdAt: this.clock.now() + MANAGER_OFFSET });
     return id;
   }
 
@@ -130,7 +136,7 @@ function setup() {
 }
 
 describe('acquireLock', () => {
-  test('creates the lock atomically, labelled, with the holder in manager time', async () => {
+  test("creates the lock atomically, labelled, with a lifetime counted from the managers' own clock", async () => {
     const { clock, swarm, log, options } = setup();
     const lock = await acquireLock(options);
     expect(lock.name).toBe('sdl.acme');
@@ -141,13 +147,22 @@ describe('acquireLock', () => {
       kind: 'deploy',
       runUrl: 'https://github.com/acme/api/actions/runs/9',
       actor: 'hubot',
+      since: clock.now(),
+      expiresAt: clock.now() + 900_000,
+      ttlMs: 900_000,
+    });
+    // Read back, the lock's age and expiry are the config's creation time on the managers plus its lifetime.
+    expect((await readLock(swarm.runner, 'acme'))?.holder).toMatchObject({
       since: managerNow(clock),
       expiresAt: managerNow(clock) + 900_000,
     });
     // One create through stdin, nothing else: no check-then-create window.
     expect(swarm.commands()).toStrictEqual([
       'docker config create --label swarm-deploy.kind=lock --label swarm-deploy.client=acme sdl.acme -',
+      'docker config inspect sdl.acme',
     ]);
+    // The free path is one command: not even the manager's clock is read.
+    expect(swarm.runner.commands().some((c) => c.startsWith('date'))).toBe(false);
     expect(clock.sleeps).toStrictEqual([]);
     expect(log.lines).toStrictEqual(['Took the deploy lock of acme']);
   });
@@ -279,7 +294,7 @@ describe('acquireLock', () => {
     expect(swarm.holder('acme')).toMatchObject({
       kind: 'maintenance',
       message: 'incident 42',
-      since: managerNow(clock),
+      since: clock.now(),
     });
     expect(swarm.holder('acme')?.expiresAt).toBeUndefined();
   });
