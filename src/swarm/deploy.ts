@@ -10,6 +10,7 @@ import type { Log } from '../core/log.js';
 import { systemClock, type Clock } from '../core/retry.js';
 import {
   ensureNetwork,
+  inspectServices,
   managerTime,
   registryLogin,
   removeDockerConfig,
@@ -120,6 +121,15 @@ export function prepareStack(request: DeployRequest, release: ReleaseInfo): Prep
     autoRollback: request.autoRollback,
   });
   return { rendered, secrets, configs };
+}
+
+/** Full service names (`<client>_<service>`) of a rendered stack. */
+export function stackServiceNames(client: string, yaml: string): string[] {
+  const doc = parseDocument(yaml);
+  const services = doc.get('services', true) as { items?: { key: unknown }[] } | undefined;
+  return (services?.items ?? []).map(
+    (item) => `${client}_${String((item.key as { value?: unknown }).value ?? item.key)}`,
+  );
 }
 
 /** A recorded release's stack with its exact digests and this run's release labels. */
@@ -276,7 +286,10 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
     });
     log.debug(output);
 
-    const after = await stackServices(runner, request.client);
+    // The stack's services are known by name (from the rendered or recorded stack, and the snapshot):
+    // one inspect, no listing round trip.
+    const names = new Set([...before.keys(), ...stackServiceNames(request.client, yaml)]);
+    const after = await inspectServices(runner, [...names]);
     const targets: WatchTarget[] = [];
     for (const [name, service] of after) {
       const old = before.get(name);

@@ -340,7 +340,11 @@ export class RolloutWatch {
       if (allDone && failed.length === 0) {
         this.finalAt = this.managerNow();
         this.note('verdict: deployed');
-        if (this.eventDecided.size > 0) await this.settleReport(targets);
+        // Swarm said completed: every replica was replaced and kept running through the monitor.
+        for (const target of targets) {
+          const j = this.judgements.get(target.name);
+          if (j && this.eventDecided.has(target.name)) j.running = Math.max(j.running, j.desired);
+        }
         return this.result('deployed', undefined);
       }
       this.finalAt = this.managerNow();
@@ -462,7 +466,10 @@ export class RolloutWatch {
         image: service?.Spec.TaskTemplate.ContainerSpec?.Image ?? '',
         running: j?.running ?? 0,
         desired: j?.desired ?? 0,
-        updateState: service?.UpdateStatus?.State ?? (j?.phase === 'completed' ? 'completed' : 'none'),
+        updateState:
+          (this.eventDecided.has(t.name) ? this.eventStates.get(t.name)?.state : undefined) ??
+          service?.UpdateStatus?.State ??
+          (j?.phase === 'completed' ? 'completed' : 'none'),
         phase: j?.phase ?? 'waiting',
       };
     });
