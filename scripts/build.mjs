@@ -1,7 +1,7 @@
 // Builds one ncc bundle per action (and the CLI) into dist/<name>/index.js.
 // `--check` builds into a temporary folder and fails when dist/ differs: dist/ must match src/.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 
@@ -18,6 +18,18 @@ export const ENTRIES = {
 const check = process.argv.includes('--check');
 const out = check ? mkdtempSync(join(tmpdir(), 'swarm-deploy-dist-')) : 'dist';
 if (!check) rmSync('dist', { recursive: true, force: true });
+
+// The bundles are ES modules, where CommonJS's __filename and __dirname do not exist; some
+// bundled CommonJS code reads them at run time (ssh2's WebAssembly loader does), so every bundle
+// starts by defining them from import.meta.url.
+const COMMONJS_GLOBALS =
+  'import{fileURLToPath as __cjsFileURLToPath}from"node:url";import{dirname as __cjsDirname}from"node:path";' +
+  'const __filename=__cjsFileURLToPath(import.meta.url);const __dirname=__cjsDirname(__filename);\n';
+
+function addCommonJsGlobals(file) {
+  const code = readFileSync(file, 'utf8');
+  if (!code.startsWith(COMMONJS_GLOBALS)) writeFileSync(file, COMMONJS_GLOBALS + code);
+}
 
 function bundle(name, entry) {
   return new Promise((resolve, reject) => {
@@ -40,7 +52,11 @@ function bundle(name, entry) {
       { stdio: 'inherit' },
     );
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ncc failed for ${entry} (exit ${code})`))));
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`ncc failed for ${entry} (exit ${code})`));
+      addCommonJsGlobals(join(out, name, 'index.js'));
+      resolve();
+    });
   });
 }
 

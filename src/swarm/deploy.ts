@@ -123,6 +123,17 @@ export function prepareStack(request: DeployRequest, release: ReleaseInfo): Prep
   return { rendered, secrets, configs };
 }
 
+/**
+ * The manager's time and its offset from this machine's clock, taken at the middle of the command's
+ * round trip, so timestamps of Swarm and of the watch compare within a fraction of that trip.
+ */
+async function managerClock(runner: CommandRunner, clock: Clock): Promise<[number, number]> {
+  const before = clock.now();
+  const manager = await managerTime(runner);
+  const after = clock.now();
+  return [manager, manager - (before + after) / 2];
+}
+
 /** Full service names (`<client>_<service>`) of a rendered stack. */
 export function stackServiceNames(client: string, yaml: string): string[] {
   const doc = parseDocument(yaml);
@@ -236,10 +247,10 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
     // Independent reads and preparations, side by side on the one connection: the deploy's
     // overhead over a bare `docker stack deploy` stays one round trip here, not six.
     const p = prepared;
-    const [history, before, sentAt, , , , login] = await Promise.all([
+    const [history, before, [sentAt, clockOffset], , , , login] = await Promise.all([
       readHistory(runner, request.client),
       stackServices(runner, request.client),
-      managerTime(runner),
+      managerClock(runner, clock),
       ensureNetwork(runner, `${request.client}-net`, request.client),
       p ? ensureObjects(runner, log, 'secret', request.client, p.secrets) : undefined,
       p ? ensureObjects(runner, log, 'config', request.client, p.configs) : undefined,
@@ -275,7 +286,7 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
 
     const main = mainService(request.client, before, prepared?.rendered, request.image);
     const previousImage = main ? before.get(main)?.Spec.TaskTemplate.ContainerSpec?.Image : undefined;
-    const offset = sentAt - clock.now();
+    const offset = clockOffset;
     log.info(`Deploying stack ${request.client} (release ${releaseId}) through ${runner.description}`);
     const output = await stackDeploy(runner, {
       stack: request.client,

@@ -431,12 +431,15 @@ export class RolloutWatch {
       parts.push(
         `${target.name}: ${FAILURE_TEXT[this.firstPhase.get(target.name) ?? j.phase] ?? PHASE_TEXT[j.phase]}${why ? ` — ${why}` : ''}`,
       );
-      for (const error of [...j.errors, ...this.silentFailures(target.name)].slice(0, 2)) {
-        const logs = await taskLogs(this.options.runner, error.taskId);
+      const failing = [...j.errors, ...this.silentFailures(target.name)].slice(0, 2);
+      // The failing tasks' log tails are read side by side: the verdict waits for one round trip, not two.
+      const tails = await Promise.all(failing.map((error) => taskLogs(this.options.runner, error.taskId)));
+      failing.forEach((error, index) => {
+        const logs = tails[index] ?? '';
         this.failureDetails.push({ service: target.name, taskId: error.taskId, error: error.error, logs });
         if (logs)
           this.options.log.info(`Last log lines of task ${error.taskId.slice(0, 12)} (${target.name}):\n${logs}`);
-      }
+      });
     }
     return parts.join('; ') || 'the rollout failed';
   }
