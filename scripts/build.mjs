@@ -31,6 +31,21 @@ function addCommonJsGlobals(file) {
   if (!code.startsWith(COMMONJS_GLOBALS)) writeFileSync(file, COMMONJS_GLOBALS + code);
 }
 
+// ncc copies native addons it finds in node_modules (ssh2's optional sshcrypto.node, cpu-features,
+// Windows' pagent.exe). They exist only where npm built them, for that Node.js ABI: keeping them
+// would make dist/ depend on the machine that built it. ssh2 falls back to its pure-JS crypto.
+function dropNativeAssets(dir) {
+  for (const entry of readdirSync(dir)) {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) {
+      dropNativeAssets(path);
+      if (readdirSync(path).length === 0) rmSync(path, { recursive: true });
+    } else if (/\.(node|exe)$/.test(entry)) {
+      rmSync(path);
+    }
+  }
+}
+
 function bundle(name, entry) {
   return new Promise((resolve, reject) => {
     const child = spawn(
@@ -55,6 +70,7 @@ function bundle(name, entry) {
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`ncc failed for ${entry} (exit ${code})`));
       addCommonJsGlobals(join(out, name, 'index.js'));
+      dropNativeAssets(join(out, name));
       resolve();
     });
   });
