@@ -92,7 +92,7 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, ti
   throw new Error(`lab: timed out after ${timeoutMs / 1000}s waiting for ${what}`);
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {
@@ -364,6 +364,33 @@ export function buildAppImage(
   }
   if (options.push !== false) sh('docker', ['push', ref]);
   return ref;
+}
+
+/**
+ * The lab's stand-in for the shared Traefik: a router service (lab/app/router.mjs) on the client's
+ * network that forwards to `tasks.<client>_<service>`, published on a host port of the node.
+ */
+export function createRouter(
+  lab: LabInfo,
+  options: { name: string; client: string; service: string; port: number; labels?: string[] },
+): void {
+  sh('docker', [
+    'service',
+    'create',
+    '--detach',
+    '--name',
+    options.name,
+    '--network',
+    `${options.client}-net`,
+    '--publish',
+    `mode=host,target=8080,published=${options.port}`,
+    '--env',
+    `TARGET=${options.client}_${options.service}`,
+    ...(options.labels ?? []).flatMap((label) => ['--label', label]),
+    buildAppImage(lab, { version: 'router' }),
+    '/usr/bin/node',
+    '/app/router.mjs',
+  ]);
 }
 
 export async function labUp(say: Say = quiet): Promise<LabInfo> {

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { buildAppImage, labUp, REPO_ROOT, type LabInfo } from '../lab/lab.js';
+import { createRouter, labUp, REPO_ROOT, type LabInfo } from '../lab/lab.js';
 import { Inputs, mapInputs } from '../src/core/inputs.js';
 import { ConsoleLog } from '../src/core/log.js';
 import { memoryState, type RunHooks } from '../src/core/run.js';
@@ -124,23 +124,7 @@ async function ensureRouter(lab: LabInfo): Promise<string> {
   if (!port) {
     port = 18080;
     await docker.run(['docker', 'service', 'rm', name], { allowFailure: true });
-    await docker.run([
-      'docker',
-      'service',
-      'create',
-      '--detach',
-      '--name',
-      name,
-      '--network',
-      `${CLIENT}-net`,
-      '--publish',
-      `mode=host,target=8080,published=${port}`,
-      '--env',
-      `TARGET=${CLIENT}_api`,
-      buildAppImage(lab, { version: 'router' }),
-      '/usr/bin/node',
-      '/app/router.mjs',
-    ]);
+    createRouter(lab, { name, client: CLIENT, service: 'api', port });
   }
   return `http://127.0.0.1:${port}`;
 }

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { readConnection } from '../actions/swarm-deploy/settings.js';
-import { acquireLock, describeHolder, readLock, releaseMaintenance } from '../swarm/lock.js';
+import { describeHolder, holdMaintenance, readLock, releaseMaintenance } from '../swarm/lock.js';
 import { validateClientName } from '../swarm/names.js';
 import { EXIT_OK, UsageError, type CliIo, type Command } from './command.js';
 import { CONNECTION_HELP, connectionInputs, connectionOptions } from './connection.js';
@@ -87,15 +87,13 @@ async function runLock(args: string[], io: CliIo, deps: OperatorDeps): Promise<n
       const { request } = settings;
       return withRunner(deps, settings.connection, log, async (runner) => {
         if (action === 'hold') {
-          const lock = await acquireLock({
+          const lock = await holdMaintenance({
             runner,
             log,
             client,
             runUrl: request.runUrl,
             actor: request.actor,
             waitMs: request.lockWaitMs,
-            expiryMs: 0,
-            kind: 'maintenance',
             message: settings.lockMessage,
           });
           if (values.json) printJson(io, { client, status: 'held', lock: lock.holder });

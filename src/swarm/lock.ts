@@ -185,6 +185,13 @@ export async function acquireLock(options: AcquireOptions): Promise<HeldLock> {
   }
 }
 
+/** `lock: hold`: a maintenance hold on the client (waits for a running deploy first; never expires). */
+export function holdMaintenance(
+  options: Pick<AcquireOptions, 'runner' | 'log' | 'client' | 'runUrl' | 'actor' | 'waitMs' | 'message' | 'clock'>,
+): Promise<HeldLock> {
+  return acquireLock({ ...options, expiryMs: 0, kind: 'maintenance' });
+}
+
 /** Release a lock this run holds: removed by its ID, so a lock taken over by another run is never touched. */
 export async function releaseLock(runner: CommandRunner, log: Log, lock: { id: string; name: string }): Promise<void> {
   try {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { buildAppImage, labInfo, type LabInfo } from '../../lab/lab.js';
+import { createRouter, freePort, labInfo, type LabInfo } from '../../lab/lab.js';
 import { MemoryLog } from '../../src/core/log.js';
 import { parseKnownHosts } from '../../src/swarm/known-hosts.js';
 import { LocalRunner } from '../../src/swarm/runner.js';
@@ -39,7 +39,6 @@ export async function docker(...args: string[]): Promise<string> {
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { createServer } from 'node:net';
 import { Inputs, mapInputs } from '../../src/core/inputs.js';
 import { memoryState, type StepState } from '../../src/core/run.js';
 import { run as runSwarmDeploy } from '../../src/actions/swarm-deploy/main.js';
@@ -85,17 +84,7 @@ export async function deployStep(inputs: Record<string, string>, state: StepStat
   return { outputs, failure, log, state };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
+export { freePort };
 
 /** Poll until `check` passes or the deadline; returns the last value. */
 export async function eventually<T>(
@@ -122,25 +111,7 @@ export async function eventually<T>(
 export async function startRouter(client: string, service: string): Promise<{ url: string; name: string }> {
   const port = await freePort();
   const name = `${client}-router`;
-  const image = buildAppImage(lab, { version: 'router' });
-  await docker(
-    'service',
-    'create',
-    '--detach',
-    '--name',
-    name,
-    '--network',
-    `${client}-net`,
-    '--publish',
-    `mode=host,target=8080,published=${port}`,
-    '--env',
-    `TARGET=${client}_${service}`,
-    '--label',
-    'swarm-deploy.lab=test',
-    image,
-    '/usr/bin/node',
-    '/app/router.mjs',
-  );
+  createRouter(lab, { name, client, service, port, labels: ['swarm-deploy.lab=test'] });
   const url = `http://127.0.0.1:${port}`;
   await eventually(
     'the router',

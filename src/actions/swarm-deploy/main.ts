@@ -3,7 +3,7 @@ import { formatDuration } from '../../core/duration.js';
 import type { Log } from '../../core/log.js';
 import { openRunner } from '../../swarm/connect.js';
 import { describeResult, runDeploy } from '../../swarm/deploy.js';
-import { acquireLock, describeHolder, releaseMaintenance } from '../../swarm/lock.js';
+import { describeHolder, holdMaintenance, releaseMaintenance } from '../../swarm/lock.js';
 import { formatDiff } from '../../swarm/plan.js';
 import { deploySummary } from '../../swarm/report.js';
 import { PolicyError } from '../../swarm/stack.js';
@@ -20,15 +20,13 @@ export async function deployMain({ inputs, log, outputs, state }: ActionContext)
   const runner = openRunner(settings.connection, log);
   try {
     if (settings.lock === 'hold') {
-      const lock = await acquireLock({
+      const lock = await holdMaintenance({
         runner,
         log,
         client: request.client,
         runUrl: request.runUrl,
         actor: request.actor,
         waitMs: request.lockWaitMs,
-        expiryMs: 0,
-        kind: 'maintenance',
         message: settings.lockMessage,
       });
       log.info(`Deploys of ${request.client} are now held: ${describeHolder(lock.holder, lock.holder.since)}`);
