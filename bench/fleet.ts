@@ -4,8 +4,8 @@
  * connection, the client's own lock, a watched rolling update.
  */
 import { MemoryLog } from '../src/core/log.js';
-import { openRunner } from '../src/swarm/connect.js';
-import { runDeploy } from '../src/swarm/deploy.js';
+import { openRunner } from '../src/transport/connect.js';
+import { runDeploy } from '../src/rollout/deploy.js';
 import { lab, settingsFor, writeStackFile } from './lab-access.js';
 
 const STACK = `services:

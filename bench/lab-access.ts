@@ -8,9 +8,9 @@ import { join, relative } from 'node:path';
 import { labInfo, REPO_ROOT, type LabInfo } from '../lab/lab.js';
 import { Inputs, mapInputs } from '../src/core/inputs.js';
 import { MemoryLog } from '../src/core/log.js';
-import { readDeploySettings, type DeploySettings } from '../src/actions/swarm-deploy/settings.js';
-import { commandLine } from '../src/swarm/quote.js';
-import { LocalRunner } from '../src/swarm/runner.js';
+import { readDeploySettings, type DeploySettings } from '../src/rollout/settings.js';
+import { commandLine } from '../src/transport/quote.js';
+import { LocalRunner } from '../src/core/exec.js';
 
 export const lab: LabInfo = labInfo();
 export const local = new LocalRunner();

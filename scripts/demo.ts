@@ -17,8 +17,8 @@ import { run as buildAndTag } from '../src/actions/build-and-tag/main.js';
 import { run as swarmDeploy } from '../src/actions/swarm-deploy/main.js';
 import { run as verifyHealth } from '../src/actions/verify-health/main.js';
 import { run as notifyDiscord } from '../src/actions/notify-discord/main.js';
-import { readHistory } from '../src/swarm/history.js';
-import { LocalRunner } from '../src/swarm/runner.js';
+import { readHistory } from '../src/state/history.js';
+import { LocalRunner } from '../src/core/exec.js';
 
 const CLIENT = 'client-a';
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);

@@ -1,10 +1,10 @@
 import { isAbsolute, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigurationError } from '../core/errors.js';
-import { readDeploySettings, type DeploySettings } from '../actions/swarm-deploy/settings.js';
-import { describeResult, runDeploy, type DeployResult } from '../swarm/deploy.js';
-import { formatDiff } from '../swarm/plan.js';
-import { shortImage } from '../swarm/watch.js';
+import { readDeploySettings, type DeploySettings } from '../rollout/settings.js';
+import { describeResult, runDeploy, type DeployResult } from '../rollout/deploy.js';
+import { formatDiff } from '../rollout/plan.js';
+import { shortImage } from '../rollout/watch.js';
 import { EXIT_FAILURE, EXIT_OK, type CliIo, type Command } from './command.js';
 import { CONNECTION_HELP, connectionInputs, connectionOptions, readNamedFile } from './connection.js';
 import {

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { readConnection } from '../actions/swarm-deploy/settings.js';
-import type { Release } from '../swarm/history.js';
-import { readHistory } from '../swarm/history.js';
-import { validateClientName } from '../swarm/names.js';
-import { imageVersion, summarizeRelease } from '../swarm/overview.js';
+import { readConnection } from '../rollout/settings.js';
+import type { Release } from '../state/history.js';
+import { readHistory } from '../state/history.js';
+import { validateClientName } from '../core/names.js';
+import { imageVersion, summarizeRelease } from '../views/overview.js';
 import { EXIT_OK, type CliIo, type Command } from './command.js';
 import { CONNECTION_HELP, connectionInputs, connectionOptions } from './connection.js';
 import {

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { readConnection } from '../actions/swarm-deploy/settings.js';
-import { describeHolder, holdMaintenance, readLock, releaseMaintenance } from '../swarm/lock.js';
-import { validateClientName } from '../swarm/names.js';
+import { readConnection } from '../rollout/settings.js';
+import { describeHolder, holdMaintenance, readLock, releaseMaintenance } from '../state/lock.js';
+import { validateClientName } from '../core/names.js';
 import { EXIT_OK, UsageError, type CliIo, type Command } from './command.js';
 import { CONNECTION_HELP, connectionInputs, connectionOptions } from './connection.js';
 import { cliSettings } from './deploy.js';

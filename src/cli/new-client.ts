@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigurationError } from '../core/errors.js';
-import { showValue, validateClientName } from '../swarm/names.js';
-import { validateDomain, validatePort } from '../swarm/traefik.js';
+import { showValue, validateClientName } from '../core/names.js';
+import { validateDomain, validatePort } from '../compose/traefik.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo, type Command } from './command.js';
 
 /**

@@ -8,10 +8,10 @@ import { hostname, userInfo } from 'node:os';
 import { ConfigurationError } from '../core/errors.js';
 import { Inputs, mapInputs } from '../core/inputs.js';
 import { ConsoleLog, type Log } from '../core/log.js';
-import type { Connection } from '../actions/swarm-deploy/settings.js';
-import { openRunner } from '../swarm/connect.js';
-import { LockError } from '../swarm/lock.js';
-import type { CommandRunner } from '../swarm/runner.js';
+import type { Connection } from '../rollout/settings.js';
+import { openRunner } from '../transport/connect.js';
+import { LockError } from '../state/lock.js';
+import type { CommandRunner } from '../core/exec.js';
 import { EXIT_FAILURE, UsageError, type CliIo } from './command.js';
 import { CONNECTION_ENV, PASSPHRASE_ENV } from './connection.js';
 

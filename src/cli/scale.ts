@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { ConfigurationError } from '../core/errors.js';
-import { inspectServices } from '../swarm/docker.js';
-import { currentRelease, readHistory } from '../swarm/history.js';
-import { planScale, parseScaleTarget, MAX_REPLICAS } from '../swarm/scale.js';
-import { desiredReplicas } from '../swarm/verdict.js';
+import { inspectServices } from '../state/docker.js';
+import { currentRelease, readHistory } from '../state/history.js';
+import { planScale, parseScaleTarget, MAX_REPLICAS } from '../rollout/scale.js';
+import { desiredReplicas } from '../rollout/verdict.js';
 import { EXIT_OK, type CliIo, type Command } from './command.js';
 import { CONNECTION_HELP, connectionInputs, connectionOptions } from './connection.js';
 import {
@@ -16,7 +16,7 @@ import {
   rolloutOptions,
   secretInputs,
 } from './deploy.js';
-import { runDeploy } from '../swarm/deploy.js';
+import { runDeploy } from '../rollout/deploy.js';
 import {
   cliLog,
   operate,

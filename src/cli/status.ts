@@ -1,15 +1,15 @@
 import { parseArgs } from 'node:util';
-import { readConnection } from '../actions/swarm-deploy/settings.js';
-import { describeHolder, type LockHolder } from '../swarm/lock.js';
-import { validateClientName } from '../swarm/names.js';
+import { readConnection } from '../rollout/settings.js';
+import { describeHolder, type LockHolder } from '../state/lock.js';
+import { validateClientName } from '../core/names.js';
 import {
   readClientStatus,
   readClusterOverview,
   type ClientOverview,
   type ClientStatus,
   type ReleaseSummary,
-} from '../swarm/overview.js';
-import { shortImage } from '../swarm/watch.js';
+} from '../views/overview.js';
+import { shortImage } from '../rollout/watch.js';
 import { EXIT_OK, type CliIo, type Command } from './command.js';
 import { CONNECTION_HELP, connectionInputs, connectionOptions } from './connection.js';
 import {

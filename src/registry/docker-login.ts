@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandError, ConfigurationError } from '../core/errors.js';
 import type { Log } from '../core/log.js';
-import type { CommandRunner } from '../swarm/runner.js';
+import type { CommandRunner } from '../core/exec.js';
 import type { LocalImage } from './push-plan.js';
 
 /** The last `digest: sha256:…` that `docker push` printed (`<tag>: digest: sha256:… size: 527`). */

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAppImage, REPO_ROOT } from '../../lab/lab.js';
 import type { CliIo } from '../../src/cli/command.js';
 import { main } from '../../src/cli/main.js';
-import { readHistory } from '../../src/swarm/history.js';
-import { LocalRunner } from '../../src/swarm/runner.js';
+import { readHistory } from '../../src/state/history.js';
+import { LocalRunner } from '../../src/core/exec.js';
 import { clientName, docker, lab, removeClient, writeStack } from './support.js';
 
 // The operator CLI's main() against the lab over SSH: the same flags an operator types.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAppImage } from '../../lab/lab.js';
-import { readHistory } from '../../src/swarm/history.js';
-import { LocalRunner } from '../../src/swarm/runner.js';
+import { readHistory } from '../../src/state/history.js';
+import { LocalRunner } from '../../src/core/exec.js';
 import {
   clientName,
   deployStep,

@@ -10,7 +10,7 @@ import { run as buildAndTag } from '../../src/actions/build-and-tag/main.js';
 import { run as ecrPush } from '../../src/actions/ecr-push/main.js';
 import { Inputs, mapInputs } from '../../src/core/inputs.js';
 import { MemoryLog } from '../../src/core/log.js';
-import { LocalRunner } from '../../src/swarm/runner.js';
+import { LocalRunner } from '../../src/core/exec.js';
 
 /*
  * ecr-push end to end on this machine: a real image from the local dockerd, its token from an

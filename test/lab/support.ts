@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createRouter, freePort, labInfo, type LabInfo } from '../../lab/lab.js';
 import { MemoryLog } from '../../src/core/log.js';
-import { parseKnownHosts } from '../../src/swarm/known-hosts.js';
-import { LocalRunner } from '../../src/swarm/runner.js';
-import { SshRunner } from '../../src/swarm/ssh.js';
+import { parseKnownHosts } from '../../src/transport/known-hosts.js';
+import { LocalRunner } from '../../src/core/exec.js';
+import { SshRunner } from '../../src/transport/ssh.js';
 
 export const lab: LabInfo = labInfo();
 export const privateKey = readFileSync(lab.ssh.privateKeyPath, 'utf8');

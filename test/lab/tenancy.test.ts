@@ -9,9 +9,9 @@ import { mapInputs, Inputs } from '../../src/core/inputs.js';
 import { memoryState } from '../../src/core/run.js';
 import { LOCK_STATE } from '../../src/actions/swarm-deploy/main.js';
 import { runPost } from '../../src/actions/swarm-deploy/post-main.js';
-import { readHistory } from '../../src/swarm/history.js';
-import { acquireLock, lockName, readLock, type HeldLock } from '../../src/swarm/lock.js';
-import { LocalRunner } from '../../src/swarm/runner.js';
+import { readHistory } from '../../src/state/history.js';
+import { acquireLock, lockName, readLock, type HeldLock } from '../../src/state/lock.js';
+import { LocalRunner } from '../../src/core/exec.js';
 import {
   clientName,
   deployStep,

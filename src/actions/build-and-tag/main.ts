@@ -5,12 +5,12 @@ import { ConfigurationError } from '../../core/errors.js';
 import type { Inputs } from '../../core/inputs.js';
 import { systemClock, type Clock } from '../../core/retry.js';
 import { runAction, type ActionContext } from '../../core/run.js';
-import { readEventPayload, runEnvironment } from '../../build/commit.js';
-import { buildCommand, metadataDigest, type Builder, type BuildPlan } from '../../build/docker-build.js';
-import { streamCommand } from '../../build/stream-command.js';
-import { computeTags, ociLabels, sanitizeImageName, splitRegistry, type CommitInfo } from '../../build/tags.js';
+import { readEventPayload, runEnvironment } from '../../image/commit.js';
+import { buildCommand, metadataDigest, type Builder, type BuildPlan } from '../../image/docker-build.js';
+import { streamCommand } from '../../image/stream-command.js';
+import { computeTags, ociLabels, sanitizeImageName, splitRegistry, type CommitInfo } from '../../image/tags.js';
 import { pushedDigest } from '../../registry/docker-login.js';
-import { LocalRunner, type CommandRunner } from '../../swarm/runner.js';
+import { LocalRunner, type CommandRunner } from '../../core/exec.js';
 
 export interface BuildAndTagDependencies {
   /** The workflow run's environment (GITHUB_SHA, GITHUB_REF, GITHUB_EVENT_PATH, …). */

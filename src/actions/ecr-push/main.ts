@@ -5,11 +5,11 @@ import type { Inputs } from '../../core/inputs.js';
 import type { Log } from '../../core/log.js';
 import { retry, systemClock, type Clock } from '../../core/retry.js';
 import { runAction, type ActionContext } from '../../core/run.js';
-import { sanitizeImageName, splitRegistry } from '../../build/tags.js';
+import { sanitizeImageName, splitRegistry } from '../../image/tags.js';
 import { DockerRegistrySession, inspectLocalImage, isRetryablePushError } from '../../registry/docker-login.js';
 import { createEcrClient, EcrRegistry, validateLifecyclePolicy, type TagMutability } from '../../registry/ecr.js';
 import { parseSourceRef, planPush, type SourceRef } from '../../registry/push-plan.js';
-import { LocalRunner, type CommandRunner } from '../../swarm/runner.js';
+import { LocalRunner, type CommandRunner } from '../../core/exec.js';
 
 /** Retries of ECR calls and pushes stop once this much of the step has passed. */
 const RETRY_DEADLINE_MS = 10 * 60_000;

@@ -1,13 +1,13 @@
 import { runAction, type ActionContext, type RunResult } from '../../core/run.js';
 import { formatDuration } from '../../core/duration.js';
 import type { Log } from '../../core/log.js';
-import { openRunner } from '../../swarm/connect.js';
-import { describeResult, runDeploy } from '../../swarm/deploy.js';
-import { describeHolder, holdMaintenance, releaseMaintenance } from '../../swarm/lock.js';
-import { formatDiff } from '../../swarm/plan.js';
-import { deploySummary } from '../../swarm/report.js';
-import { PolicyError } from '../../swarm/stack.js';
-import { readDeploySettings } from './settings.js';
+import { openRunner } from '../../transport/connect.js';
+import { describeResult, runDeploy } from '../../rollout/deploy.js';
+import { describeHolder, holdMaintenance, releaseMaintenance } from '../../state/lock.js';
+import { formatDiff } from '../../rollout/plan.js';
+import { deploySummary } from '../../views/report.js';
+import { PolicyError } from '../../compose/stack.js';
+import { readDeploySettings } from '../../rollout/settings.js';
 
 /** State keys shared with post.ts. */
 export const LOCK_STATE = 'lock';

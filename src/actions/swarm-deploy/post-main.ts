@@ -1,8 +1,8 @@
 import { runAction } from '../../core/run.js';
-import { openRunner } from '../../swarm/connect.js';
-import { releaseLock } from '../../swarm/lock.js';
+import { openRunner } from '../../transport/connect.js';
+import { releaseLock } from '../../state/lock.js';
 import { LOCK_STATE } from './main.js';
-import { readDeploySettings } from './settings.js';
+import { readDeploySettings } from '../../rollout/settings.js';
 
 /**
  * The post step (post-if: always()): releases the client's deploy lock when the main step did not

@@ -4,9 +4,9 @@ import { deployInputValues, formatResult, resultJson, workspacePath } from '../.
 import { formatHistory, releaseNote } from '../../../src/cli/history.js';
 import { formatTable, formatTime } from '../../../src/cli/table.js';
 import { ConfigurationError } from '../../../src/core/errors.js';
-import type { DeployResult } from '../../../src/swarm/deploy.js';
-import { parseScaleTarget, planScale } from '../../../src/swarm/scale.js';
-import { configInspect, release, runCli, scratch, ScriptedRunner, service, writeFile } from './cli-support.js';
+import type { DeployResult } from '../../../src/rollout/deploy.js';
+import { parseScaleTarget, planScale } from '../../../src/rollout/scale.js';
+import { configInspect, release, runCli, scratch, ScriptedRunner, service, writeFile } from '../../support/cli.js';
 
 function configurationError(fn: () => unknown): ConfigurationError {
   try {

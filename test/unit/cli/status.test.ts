@@ -7,8 +7,8 @@ import {
   parseConfigList,
   parseServiceList,
   readClusterOverview,
-} from '../../../src/swarm/overview.js';
-import { configInspect, NOW, release, runCli, ScriptedRunner, service, task } from './cli-support.js';
+} from '../../../src/views/overview.js';
+import { configInspect, NOW, release, runCli, ScriptedRunner, service, task } from '../../support/cli.js';
 
 const shopWeb = service('shop_web', { replicas: 2 });
 const shopWorker = service('shop_worker', {

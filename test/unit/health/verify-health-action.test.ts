@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { Inputs, mapInputs } from '../../../src/core/inputs.js';
 import { MemoryLog } from '../../../src/core/log.js';
 import { parseRate, readOptions, run } from '../../../src/actions/verify-health/main.js';
-import { FakeClock, ok, scriptedProbe, status, type Scripted } from './fakes.js';
+import { FakeClock, ok, scriptedProbe, status, type Scripted } from '../../support/health-fakes.js';
 
 async function action(values: Record<string, string>, script: Scripted[]) {
   const log = new MemoryLog();

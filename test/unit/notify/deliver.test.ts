@@ -4,7 +4,7 @@ import { MemoryLog } from '../../../src/core/log.js';
 import { deliver, flattenErrors } from '../../../src/notify/deliver.js';
 import type { WebhookPayload } from '../../../src/notify/limits.js';
 import { parseWebhookUrl } from '../../../src/notify/webhook-url.js';
-import { FakeClock } from '../health/fakes.js';
+import { FakeClock } from '../../support/health-fakes.js';
 
 const TOKEN = 'w3bh00k-T0ken_abcdef';
 const HOOK = `/api/webhooks/123456789012345678/${TOKEN}`;

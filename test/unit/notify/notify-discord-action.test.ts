@@ -3,7 +3,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { Inputs, mapInputs } from '../../../src/core/inputs.js';
 import { MemoryLog } from '../../../src/core/log.js';
 import { run } from '../../../src/actions/notify-discord/main.js';
-import { FakeClock } from '../health/fakes.js';
+import { FakeClock } from '../../support/health-fakes.js';
 
 const TOKEN = 'Zx9-secret_T0KEN-value';
 const HOOK = `/api/webhooks/123456789012345678/${TOKEN}`;

@@ -3,7 +3,7 @@ import { describe, expect, test } from 'vitest';
 import { CommandError } from '../../../src/core/errors.js';
 import { MemoryLog } from '../../../src/core/log.js';
 import { DockerRegistrySession, isRetryablePushError, pushedDigest } from '../../../src/registry/docker-login.js';
-import { ScriptedRunner } from './scripted-runner.js';
+import { ScriptedRunner } from '../../support/scripted-runner.js';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 

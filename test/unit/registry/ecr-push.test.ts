@@ -18,7 +18,7 @@ import {
   TOKEN,
   tokenReply,
 } from './ecr-api.js';
-import { ScriptedRunner } from './scripted-runner.js';
+import { ScriptedRunner } from '../../support/scripted-runner.js';
 
 const ID = `sha256:${'1'.repeat(64)}`;
 const DIGEST = `sha256:${'d'.repeat(64)}`;

@@ -1,0 +1,634 @@
+import { Document, LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
+import type { Node as YamlNode, Pair } from 'yaml';
+import { ConfigurationError, errorMessage } from '../core/errors.js';
+import { interpolateTree, locationText } from './interpolate.js';
+import type { Where, YamlPath } from './interpolate.js';
+import { imageRefProblem, showValue, validateClientName, validateImageRef } from '../core/names.js';
+import {
+  applyDefaultLimits,
+  isRecord,
+  judgeStack,
+  labelEntries,
+  objectName,
+  record,
+  serviceNetworks,
+  serviceReferences,
+  tierConstraint,
+  validatePolicySettings,
+} from './policy.js';
+import type { PolicySettings, Violation } from './policy.js';
+import { traefikLabels, validateDomain, validatePort, validateTraefikToken } from './traefik.js';
+
+/**
+ * Turns a client's stack file into the exact YAML that `docker stack deploy -c -` receives:
+ * variables substituted, policy judged, the client's network joined, safe update settings and
+ * release labels added, secrets and configs pointed at their content-versioned Swarm objects.
+ * Pure: no docker, no files, no network.
+ */
+
+export interface ReleaseInfo {
+  id: string;
+  gitSha?: string | undefined;
+  runUrl?: string | undefined;
+  actor?: string | undefined;
+  /** ISO 8601 */
+  time: string;
+}
+
+export interface RenderOptions {
+  client: string;
+  /** The stack file's path, for messages and annotations. */
+  file: string;
+  /** The stack file's content. */
+  text: string;
+  /** The `${IMAGE}` variable (wins over an IMAGE entry in `env`). */
+  image?: string | undefined;
+  /** Other variables. */
+  env: ReadonlyMap<string, string>;
+  release: ReleaseInfo;
+  /** Logical secret name → versioned Swarm name (see versionedName). */
+  secretNames?: ReadonlyMap<string, string> | undefined;
+  configNames?: ReadonlyMap<string, string> | undefined;
+  policy: PolicySettings;
+  /**
+   * Whether Swarm itself rolls a failed update back (default true). When false the default
+   * `failure_action` is `pause`, so a failed update stays for inspection instead of reverting.
+   */
+  autoRollback?: boolean | undefined;
+}
+
+export interface RenderedService {
+  /** As in the stack file. */
+  name: string;
+  /** `<client>_<name>`, as Swarm names it. */
+  fullName: string;
+  image: string;
+  /** Desired replicas (1 when a replicated service sets none); undefined for global services. */
+  replicas?: number;
+  /** The update's `monitor` in milliseconds (the stack's own, or the default computed from the healthcheck). */
+  monitorMs: number;
+  /** Swarm names of the secrets and configs the service uses. */
+  secrets: string[];
+  configs: string[];
+}
+
+export interface RenderedStack {
+  /** What goes to `docker stack deploy -c -`. String values have `$` doubled (see toWireYaml). */
+  yaml: string;
+  /** The rendered document with the real values (no `$` doubling). */
+  document: Record<string, unknown>;
+  services: RenderedService[];
+  /** `<client>-net` */
+  network: string;
+  /** Default limits applied, reserved labels, and every policy violation in warn mode. */
+  warnings: Violation[];
+  /** Variables the stack file uses. */
+  variables: string[];
+}
+
+/** The policy refused the stack (enforce mode). The message lists every violation with its line. */
+export class PolicyError extends ConfigurationError {
+  readonly violations: Violation[];
+
+  constructor(file: string, violations: Violation[]) {
+    const list = violations.map((v) => `- ${formatViolation(v)}`).join('\n');
+    const count = violations.length === 1 ? '1 violation' : `${violations.length} violations`;
+    super(`${file} is refused by the cluster policy (${count}):\n${list}`, 'stack-file');
+    this.violations = violations;
+  }
+}
+
+export function formatViolation(violation: Violation): string {
+  const at = violation.line === undefined ? violation.file : `${violation.file}:${violation.line}`;
+  return `${at} [${violation.rule}] ${violation.message}`;
+}
+
+/** Stack files are small; a bigger one is a mistake or an attack. */
+export const MAX_STACK_BYTES = 1024 * 1024;
+/** Cap on alias expansion (yaml's toJS counts nested expansions), so a "billion laughs" file is refused at once. */
+export const MAX_ALIAS_COUNT = 1000;
+export const MIN_MONITOR_MS = 10_000;
+/** Docker's healthcheck defaults when a field is not set. */
+const HEALTH_INTERVAL_MS = 30_000;
+const HEALTH_RETRIES = 3;
+/** Swarm service names are DNS labels: at most 63 characters. */
+const SERVICE_NAME_MAX = 63;
+const KEY_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const TOP_LEVEL = new Set(['version', 'services', 'networks', 'volumes', 'secrets', 'configs']);
+
+export interface ParsedStack {
+  /** Plain data (aliases and merge keys expanded), before variables. */
+  data: unknown;
+  lineOf: (path: YamlPath) => number | undefined;
+}
+
+/** Parse a stack file keeping positions; YAML errors and alias bombs become ConfigurationErrors. */
+export function parseStack(file: string, text: string): ParsedStack {
+  if (Buffer.byteLength(text) > MAX_STACK_BYTES) {
+    throw new ConfigurationError(`${file} is larger than ${MAX_STACK_BYTES / 1024} KiB`, 'stack-file');
+  }
+  const lineCounter = new LineCounter();
+  // Merge keys (`<<: *base`) as compose files use them; YAML 1.2 otherwise, like the docker CLI's parser.
+  const doc = parseDocument(text, { lineCounter, merge: true, uniqueKeys: true, prettyErrors: false });
+  const error = doc.errors[0];
+  if (error !== undefined) {
+    const where = `${file}:${lineCounter.linePos(error.pos[0]).line}`;
+    const first = error.message.split('\n')[0] ?? error.message;
+    throw new ConfigurationError(`${where}: invalid YAML: ${first}`, 'stack-file');
+  }
+  // The docker CLI reads a plain `0440` (typical for secret modes) as octal; YAML 1.2 reads it as decimal.
+  visit(doc, {
+    Scalar(_key, node) {
+      if (node.type === 'PLAIN' && typeof node.value === 'number' && /^[-+]?0[0-7]+$/.test(node.source ?? '')) {
+        node.value = parseInt(node.source as string, 8);
+      }
+    },
+  });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (caught: unknown) {
+    if (caught instanceof ReferenceError) {
+      throw new ConfigurationError(
+        `${file}: YAML aliases expand too much (${caught.message}); the file looks like an alias bomb`,
+        'stack-file',
+      );
+    }
+    throw new ConfigurationError(`${file}: invalid YAML: ${errorMessage(caught)}`, 'stack-file');
+  }
+  const lineAt = (node: { range?: [number, number, number] | null | undefined } | null | undefined) => {
+    const offset = node?.range?.[0];
+    return offset === undefined ? undefined : lineCounter.linePos(offset).line;
+  };
+  const lineOf = (path: YamlPath): number | undefined => {
+    let node: unknown = doc.contents;
+    let line = lineAt(doc.contents as YamlNode | null);
+    for (const segment of path) {
+      node = resolve(doc, node);
+      if (isMap(node)) {
+        const pair = findPair(doc, node.items as Pair[], String(segment), 0);
+        if (pair === undefined) break;
+        line = lineAt(pair.key as YamlNode) ?? lineAt(pair.value as YamlNode) ?? line;
+        node = pair.value;
+      } else if (isSeq(node) && typeof segment === 'number') {
+        const item = node.items[segment];
+        if (item === undefined) break;
+        line = lineAt(item as YamlNode) ?? line;
+        node = item;
+      } else {
+        break;
+      }
+    }
+    return line;
+  };
+  return { data, lineOf };
+}
+
+function resolve(doc: Document, node: unknown): unknown {
+  let current = node;
+  for (let hops = 0; isAlias(current) && hops < 100; hops += 1) current = current.resolve(doc);
+  return current;
+}
+
+/** A key of a map, looking through merge keys the way YAML does (own keys first, then merged maps in order). */
+function findPair(doc: Document, items: Pair[], key: string, depth: number): Pair | undefined {
+  const own = items.find((pair) => isScalar(pair.key) && String(pair.key.value) === key && !isMergeKey(pair));
+  if (own !== undefined || depth > 20) return own;
+  for (const pair of items) {
+    if (!isMergeKey(pair)) continue;
+    const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+    for (const source of sources) {
+      const target = resolve(doc, source);
+      if (!isMap(target)) continue;
+      const found = findPair(doc, target.items as Pair[], key, depth + 1);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+function isMergeKey(pair: unknown): boolean {
+  return isPair(pair) && isScalar(pair.key) && pair.key.source === '<<';
+}
+
+// The docker CLI casts these values after substitution (cli/compose/loader interpolateTypeCastMapping),
+// so `replicas: ${N}` becomes a number. Only substituted strings are cast, as there.
+type Cast = 'int' | 'float' | 'bool';
+const CAST_PATHS: [string, Cast][] = [
+  ['services.*.configs.*.mode', 'int'],
+  ['services.*.secrets.*.mode', 'int'],
+  ['services.*.healthcheck.retries', 'int'],
+  ['services.*.healthcheck.disable', 'bool'],
+  ['services.*.deploy.replicas', 'int'],
+  ['services.*.deploy.update_config.parallelism', 'int'],
+  ['services.*.deploy.update_config.max_failure_ratio', 'float'],
+  ['services.*.deploy.rollback_config.parallelism', 'int'],
+  ['services.*.deploy.rollback_config.max_failure_ratio', 'float'],
+  ['services.*.deploy.restart_policy.max_attempts', 'int'],
+  ['services.*.deploy.placement.max_replicas_per_node', 'int'],
+  ['services.*.ports.*.target', 'int'],
+  ['services.*.ports.*.published', 'int'],
+  ['services.*.ulimits.*', 'int'],
+  ['services.*.ulimits.*.hard', 'int'],
+  ['services.*.ulimits.*.soft', 'int'],
+  ['services.*.privileged', 'bool'],
+  ['services.*.read_only', 'bool'],
+  ['services.*.stdin_open', 'bool'],
+  ['services.*.tty', 'bool'],
+  ['services.*.volumes.*.read_only', 'bool'],
+  ['services.*.volumes.*.volume.nocopy', 'bool'],
+  ['networks.*.external', 'bool'],
+  ['networks.*.internal', 'bool'],
+  ['networks.*.attachable', 'bool'],
+  ['volumes.*.external', 'bool'],
+  ['secrets.*.external', 'bool'],
+  ['configs.*.external', 'bool'],
+];
+
+function castFor(path: YamlPath): Cast | undefined {
+  for (const [pattern, cast] of CAST_PATHS) {
+    const parts = pattern.split('.');
+    if (parts.length === path.length && parts.every((part, i) => part === '*' || part === String(path[i]))) {
+      return cast;
+    }
+  }
+  return undefined;
+}
+
+function castValue(path: YamlPath, value: string, where: Where): unknown {
+  const cast = castFor(path);
+  if (cast === undefined) return value;
+  const fail = (what: string): never => {
+    throw new ConfigurationError(`${locationText(where)}: ${showValue(value)} is not ${what}`, 'env');
+  };
+  if (cast === 'int') return /^[-+]?\d+$/.test(value.trim()) ? Number(value) : fail('an integer');
+  if (cast === 'float')
+    return /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(value.trim()) ? Number(value) : fail('a number');
+  const lower = value.trim().toLowerCase();
+  if (['y', 'yes', 'true', 'on'].includes(lower)) return true;
+  if (['n', 'no', 'false', 'off'].includes(lower)) return false;
+  return fail('a boolean');
+}
+
+const GO_DURATION = /^(\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+$/;
+const GO_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A Go duration (`1m30s`, `500ms`) as compose files write them, in milliseconds. */
+export function parseGoDuration(text: string): number | undefined {
+  if (text === '0') return 0;
+  if (!GO_DURATION.test(text)) return undefined;
+  let total = 0;
+  for (const match of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) {
+    total += Number(match[1]) * (GO_UNITS[match[2] as string] as number);
+  }
+  return total;
+}
+
+export function formatGoDuration(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${Math.ceil(ms)}ms`;
+}
+
+function isNoneTest(test: unknown): boolean {
+  if (Array.isArray(test)) return test[0] === 'NONE';
+  return test === 'NONE';
+}
+
+export function renderStack(options: RenderOptions): RenderedStack {
+  const client = validateClientName(options.client);
+  const { file, policy } = options;
+  validatePolicySettings(policy);
+  const domains = policy.domains.map((domain) => validateDomain(domain));
+  if (policy.entrypoint !== undefined) validateTraefikToken(policy.entrypoint, 'entrypoint');
+  if (policy.certResolver !== undefined) validateTraefikToken(policy.certResolver, 'cert-resolver');
+  if (options.image !== undefined) validateImageRef(options.image, 'image');
+  const network = `${client}-net`;
+  const stackError = (path: YamlPath, message: string, input = 'stack-file'): ConfigurationError =>
+    new ConfigurationError(`${locationText({ file, line: parsed.lineOf(path) })}: ${message}`, input);
+
+  const parsed = parseStack(file, options.text);
+  const env = new Map(options.env);
+  if (options.image !== undefined) env.set('IMAGE', options.image);
+  const interpolated = interpolateTree(parsed.data, env, { file, lineOf: parsed.lineOf, cast: castValue });
+  if (!isRecord(interpolated.value)) throw stackError([], 'a stack file must be a mapping with a "services" key');
+  const document = interpolated.value;
+
+  // Structure: what docker would refuse later, refused now with a line.
+  for (const key of Object.keys(document)) {
+    if (!TOP_LEVEL.has(key) && !key.startsWith('x-')) {
+      throw stackError(
+        [key],
+        `unsupported top-level key ${showValue(key)} (allowed: ${[...TOP_LEVEL].join(', ')}, x-*)`,
+      );
+    }
+  }
+  for (const section of ['services', 'networks', 'volumes', 'secrets', 'configs']) {
+    const value = document[section];
+    if (value !== undefined && value !== null && !isRecord(value))
+      throw stackError([section], `"${section}" must be a mapping`);
+    for (const key of Object.keys(isRecord(value) ? value : {})) {
+      if (!KEY_NAME.test(key)) {
+        throw stackError([section, key], `${showValue(key)} is not a valid name (letters, digits, '_', '.', '-')`);
+      }
+    }
+  }
+  const services = isRecord(document.services) ? document.services : {};
+  if (Object.keys(services).length === 0) throw stackError([], 'the stack defines no services');
+  const declared = {
+    networks: isRecord(document.networks) ? document.networks : {},
+    secrets: isRecord(document.secrets) ? document.secrets : {},
+    configs: isRecord(document.configs) ? document.configs : {},
+  };
+  for (const [name, service] of Object.entries(services)) {
+    if (!isRecord(service)) throw stackError(['services', name], `service "${name}" must be a mapping`);
+    if (`${client}_${name}`.length > SERVICE_NAME_MAX) {
+      throw stackError(
+        ['services', name],
+        `service name "${client}_${name}" is longer than ${SERVICE_NAME_MAX} characters`,
+      );
+    }
+    for (const ref of serviceNetworks(service)) {
+      if (!(ref.name in declared.networks) && ref.name !== network && ref.name !== 'host' && ref.name !== 'ingress') {
+        throw stackError(
+          ['services', name, 'networks', ...ref.path],
+          `service "${name}" joins network "${ref.name}", which the stack does not declare under "networks"`,
+        );
+      }
+    }
+    for (const kind of ['secrets', 'configs'] as const) {
+      for (const ref of serviceReferences(service, kind)) {
+        if (!(ref.name in declared[kind])) {
+          throw stackError(
+            ['services', name, kind, ...ref.path],
+            `service "${name}" uses ${kind.slice(0, -1)} ${showValue(ref.name)}, which the stack does not declare under top-level "${kind}"`,
+          );
+        }
+      }
+    }
+  }
+  const supplied = {
+    secrets: options.secretNames ?? new Map<string, string>(),
+    configs: options.configNames ?? new Map<string, string>(),
+  };
+  for (const kind of ['secrets', 'configs'] as const) {
+    for (const [key, definition] of Object.entries(declared[kind])) {
+      const external = isRecord(definition) && (definition.external === true || isRecord(definition.external));
+      if (!supplied[kind].has(key) && !external) {
+        const input = kind === 'secrets' ? 'secrets' : 'configs';
+        throw stackError(
+          [kind, key],
+          `${kind.slice(0, -1)} "${key}" has no value: give it in the ${input} input (${key}=...) or mark it external: true`,
+          input,
+        );
+      }
+    }
+  }
+
+  const violations = judgeStack(
+    {
+      client,
+      file,
+      document,
+      lineOf: parsed.lineOf,
+      suppliedSecrets: new Set(supplied.secrets.keys()),
+      suppliedConfigs: new Set(supplied.configs.keys()),
+    },
+    policy,
+  );
+  const refused = violations.filter((violation) => violation.severity === 'error');
+  if (refused.length > 0) throw new PolicyError(file, refused);
+  const warnings: Violation[] = [...violations];
+
+  // Routing inputs are checked before rendering changes anything.
+  let routed: string | undefined;
+  if (domains.length > 0) {
+    const names = Object.keys(services);
+    routed = policy.routedService ?? (names.length === 1 ? names[0] : undefined);
+    if (routed === undefined) {
+      throw new ConfigurationError(
+        `the stack has ${names.length} services (${names.join(', ')}); name the one that receives the domains`,
+        'service',
+      );
+    }
+    if (!(routed in services))
+      throw new ConfigurationError(`the stack has no service "${routed}" (it has ${names.join(', ')})`, 'service');
+    if (policy.port === undefined)
+      throw new ConfigurationError(
+        'a port is required when domains are given (the port the service listens on)',
+        'port',
+      );
+    validatePort(policy.port);
+  }
+
+  // Top level: the client's network joined as external; the stack's own networks are overlays.
+  for (const key of Object.keys(document)) if (key.startsWith('x-')) delete document[key];
+  const networks = record(document, 'networks');
+  let networkKey = Object.entries(networks).find(
+    ([key, definition]) =>
+      isRecord(definition) && definition.external !== undefined && objectName(client, key, definition) === network,
+  )?.[0];
+  if (networkKey === undefined) {
+    networkKey = network;
+    networks[network] = { external: true, name: network };
+  }
+  for (const [key, definition] of Object.entries(networks)) {
+    if (key === networkKey) continue;
+    const own = isRecord(definition) ? definition : {};
+    if (own.external === undefined && own.driver === undefined) own.driver = 'overlay';
+    networks[key] = own;
+  }
+  for (const kind of ['secrets', 'configs'] as const) {
+    const section = declared[kind];
+    for (const key of Object.keys(section)) {
+      const name = supplied[kind].get(key);
+      if (name !== undefined) section[key] = { external: true, name };
+    }
+  }
+
+  const rendered: RenderedService[] = [];
+  for (const [name, raw] of Object.entries(services)) {
+    const service = raw as Record<string, unknown>;
+    const at = (...rest: YamlPath): YamlPath => ['services', name, ...rest];
+    if (typeof service.image !== 'string') throw stackError(at(), `service "${name}" has no image`);
+    const problem = imageRefProblem(service.image);
+    if (problem !== undefined) throw stackError(at('image'), `service "${name}": ${problem}`);
+
+    const joined = serviceNetworks(service).map((ref) => ref.name);
+    if (!joined.includes(networkKey)) {
+      if (isRecord(service.networks)) service.networks[networkKey] = null;
+      else if (Array.isArray(service.networks)) service.networks.push(networkKey);
+      else service.networks = 'default' in networks ? ['default', networkKey] : [networkKey];
+    }
+
+    const deploy = record(service, 'deploy');
+    const monitorDefault = monitorFor(service, (path, message) => stackError(at(...path), message));
+    // Two tasks cannot hold one host-mode port on a node: such services must stop the old task first.
+    const order = hostModePorts(service.ports) ? 'stop-first' : 'start-first';
+    const update = record(deploy, 'update_config');
+    setDefault(update, 'order', order);
+    setDefault(update, 'failure_action', options.autoRollback === false ? 'pause' : 'rollback');
+    setDefault(update, 'parallelism', 1);
+    setDefault(update, 'monitor', formatGoDuration(monitorDefault));
+    const rollback = record(deploy, 'rollback_config');
+    setDefault(rollback, 'order', order);
+    setDefault(rollback, 'parallelism', 1);
+    setDefault(rollback, 'failure_action', 'pause');
+    setDefault(rollback, 'monitor', formatGoDuration(monitorDefault));
+    const monitorMs = parseGoDuration(String(update.monitor));
+    if (monitorMs === undefined)
+      throw stackError(
+        at('deploy', 'update_config', 'monitor'),
+        `${showValue(String(update.monitor))} is not a duration such as 30s`,
+      );
+
+    const labels = labelMap(deploy.labels);
+    for (const key of Object.keys(labels)) if (key.startsWith('swarm-deploy.')) delete labels[key];
+    Object.assign(labels, releaseLabels(client, options.release));
+    if (name === routed) {
+      Object.assign(
+        labels,
+        traefikLabels({
+          client,
+          service: name,
+          domains,
+          port: policy.port as number,
+          entrypoint: policy.entrypoint,
+          certResolver: policy.certResolver,
+        }),
+      );
+    }
+    deploy.labels = labels;
+
+    const limitsWarning = applyDefaultLimits(service, name, policy, file, parsed.lineOf(at()));
+    if (limitsWarning !== undefined) warnings.push(limitsWarning);
+
+    if (policy.tier !== undefined) {
+      const placement = record(deploy, 'placement');
+      const constraints = Array.isArray(placement.constraints) ? placement.constraints : [];
+      const wanted = tierConstraint(policy.tier);
+      if (!constraints.some((c) => String(c).replace(/\s+/g, '') === wanted.replace(/\s+/g, '')))
+        constraints.push(wanted);
+      placement.constraints = constraints;
+    }
+
+    const mode = typeof deploy.mode === 'string' ? deploy.mode : 'replicated';
+    const entry: RenderedService = {
+      name,
+      fullName: `${client}_${name}`,
+      image: service.image,
+      monitorMs,
+      secrets: serviceReferences(service, 'secrets').map((ref) =>
+        objectName(client, ref.name, declared.secrets[ref.name]),
+      ),
+      configs: serviceReferences(service, 'configs').map((ref) =>
+        objectName(client, ref.name, declared.configs[ref.name]),
+      ),
+    };
+    if (typeof deploy.replicas === 'number') entry.replicas = deploy.replicas;
+    else if (mode === 'replicated' || mode === 'replicated-job') entry.replicas = 1;
+    rendered.push(entry);
+  }
+
+  const ordered: Record<string, unknown> = {};
+  for (const key of ['version', 'services', 'networks', 'volumes', 'secrets', 'configs']) {
+    if (document[key] !== undefined) ordered[key] = document[key];
+  }
+  return {
+    yaml: toWireYaml(ordered),
+    document: ordered,
+    services: rendered,
+    network,
+    warnings: warnings.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)),
+    variables: interpolated.variables,
+  };
+}
+
+function setDefault(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (target[key] === undefined || target[key] === null) target[key] = value;
+}
+
+function hostModePorts(ports: unknown): boolean {
+  return Array.isArray(ports) && ports.some((port) => isRecord(port) && port.mode === 'host');
+}
+
+/** Labels as a map (compose allows a list of `key=value` too). */
+function labelMap(labels: unknown): Record<string, unknown> {
+  const map: Record<string, unknown> = {};
+  if (isRecord(labels)) {
+    for (const [key, value] of Object.entries(labels)) map[key] = value;
+  } else {
+    for (const entry of labelEntries(labels, [])) map[entry.key] = entry.value;
+  }
+  return map;
+}
+
+export function releaseLabels(client: string, release: ReleaseInfo): Record<string, string> {
+  const labels: Record<string, string> = { 'swarm-deploy.client': client, 'swarm-deploy.release': release.id };
+  if (release.gitSha !== undefined) labels['swarm-deploy.git-sha'] = release.gitSha;
+  if (release.runUrl !== undefined) labels['swarm-deploy.run-url'] = release.runUrl;
+  if (release.actor !== undefined) labels['swarm-deploy.actor'] = release.actor;
+  labels['swarm-deploy.time'] = release.time;
+  return labels;
+}
+
+/**
+ * The update `monitor` a service needs so a failing healthcheck is noticed before Swarm calls the
+ * update done: start period + interval × retries (Docker's defaults for unset fields), at least 10 s.
+ */
+export function monitorFor(
+  service: Record<string, unknown>,
+  error: (path: YamlPath, message: string) => Error = (_path, message) => new ConfigurationError(message, 'stack-file'),
+): number {
+  const health = service.healthcheck;
+  if (!isRecord(health) || health.disable === true || isNoneTest(health.test)) return MIN_MONITOR_MS;
+  const duration = (key: string, fallback: number): number => {
+    const value = health[key];
+    if (value === undefined || value === null) return fallback;
+    const ms = typeof value === 'string' ? parseGoDuration(value) : undefined;
+    if (ms === undefined)
+      throw error(
+        ['healthcheck', key],
+        `healthcheck ${key} ${showValue(String(value))} is not a duration such as 10s or 1m30s`,
+      );
+    return ms;
+  };
+  const interval = duration('interval', HEALTH_INTERVAL_MS);
+  const startPeriod = duration('start_period', 0);
+  const retries = health.retries === undefined || health.retries === null ? HEALTH_RETRIES : Number(health.retries);
+  if (!Number.isInteger(retries) || retries < 0)
+    throw error(['healthcheck', 'retries'], 'healthcheck retries must be a whole number');
+  return Math.max(MIN_MONITOR_MS, Math.ceil(startPeriod + interval * retries));
+}
+
+/**
+ * The YAML text for `docker stack deploy -c -`. The docker CLI substitutes variables in the file
+ * it reads, with the environment of the manager's shell; every `$` in a string value is doubled
+ * so the values arrive exactly as rendered here. Strings are double-quoted: no value can be read
+ * back as another type or as structure by any YAML parser.
+ */
+export function toWireYaml(document: Record<string, unknown>): string {
+  const doc = new Document(escapeDollars(document), { aliasDuplicateObjects: false });
+  return doc.toString({ lineWidth: 0, defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' });
+}
+
+/** A string as it must appear in the YAML given to the docker CLI, so its substitution yields `value`. */
+export function escapeForDocker(value: string): string {
+  return value.replaceAll('$', () => '$$');
+}
+
+function escapeDollars(value: unknown): unknown {
+  if (typeof value === 'string') return escapeForDocker(value);
+  if (Array.isArray(value)) return value.map(escapeDollars);
+  if (isRecord(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) {
+      Object.defineProperty(out, key, {
+        value: escapeDollars(item),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    return out;
+  }
+  return value;
+}

@@ -1,0 +1,69 @@
+/**
+ * Scaling a client's service safely: instead of `docker service scale` (which leaves no trace and
+ * is undone by the next deploy without anyone noticing), the current release's recorded stack is
+ * deployed again with the new replica count, through the same lock, watch and verdict as a deploy,
+ * and recorded in the release history as kind `scale`. This module holds the pure checks.
+ */
+import { parse } from 'yaml';
+import { ConfigurationError } from '../core/errors.js';
+import type { Release } from '../state/history.js';
+import { showValue } from '../core/names.js';
+
+export const MAX_REPLICAS = 100;
+
+export interface ScaleTarget {
+  /** The service as the operator named it (short `web` or full `<client>_web`). */
+  service: string;
+  replicas: number;
+}
+
+/** `<service>=<replicas>`, replicas a whole number from 0 to MAX_REPLICAS. */
+export function parseScaleTarget(text: string, input = 'service=replicas'): ScaleTarget {
+  const match = /^([A-Za-z0-9][A-Za-z0-9_.-]*)=(\d{1,4})$/.exec(text.trim());
+  if (!match) {
+    throw new ConfigurationError(`expected <service>=<replicas> such as web=3, got ${showValue(text)}`, input);
+  }
+  const replicas = Number(match[2]);
+  if (replicas > MAX_REPLICAS) {
+    throw new ConfigurationError(`replicas must be from 0 to ${MAX_REPLICAS}, got ${replicas}`, input);
+  }
+  return { service: match[1] as string, replicas };
+}
+
+export interface ScaleChange {
+  /** The service's name in the stack file. */
+  service: string;
+  /** `<client>_<service>`, as Swarm names it. */
+  fullName: string;
+  /** Replicas the release recorded. */
+  from: number;
+  to: number;
+}
+
+/**
+ * Checks the target against the release's own stack: only a replicated service of the client's
+ * stack can be scaled. Returns the change to deploy.
+ */
+export function planScale(release: Release, client: string, target: ScaleTarget, input = 'service'): ScaleChange {
+  const compose = (parse(release.stack, { maxAliasCount: 100 }) ?? {}) as {
+    services?: Record<string, { deploy?: { mode?: unknown; replicas?: unknown } | null } | null>;
+  };
+  const services = Object.keys(compose.services ?? {});
+  const service = target.service.startsWith(`${client}_`) ? target.service.slice(client.length + 1) : target.service;
+  if (!services.includes(service)) {
+    throw new ConfigurationError(
+      `${showValue(target.service)} is not a service of ${client}'s stack (release ${release.id} has ${services.join(', ') || 'no services'})`,
+      input,
+    );
+  }
+  const deploy = compose.services?.[service]?.deploy ?? {};
+  if (deploy.mode === 'global') {
+    throw new ConfigurationError(
+      `${client}_${service} runs in global mode (one task per node); it has no replica count`,
+      input,
+    );
+  }
+  const fullName = `${client}_${service}`;
+  const recorded = release.replicas[fullName] ?? Number(deploy.replicas ?? 1);
+  return { service, fullName, from: Number.isFinite(recorded) ? recorded : 1, to: target.replicas };
+}

@@ -1,0 +1,241 @@
+/**
+ * The swarm-deploy action's inputs, read and checked in one place (the CLI builds the same
+ * request from flags). Everything is validated here, before any connection is opened.
+ */
+import { readFileSync, realpathSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { ConfigurationError, errorMessage } from '../core/errors.js';
+import type { Inputs } from '../core/inputs.js';
+import type { DeployRequest } from './deploy.js';
+import { parseKnownHosts } from '../transport/known-hosts.js';
+import { validateClientName, validateImageRef } from '../core/names.js';
+import type { SshTarget } from '../transport/ssh.js';
+
+export type LockAction = 'deploy' | 'hold' | 'release';
+
+export interface Connection {
+  /** `local` runs docker on this machine (a runner that is itself a manager); otherwise SSH. */
+  local: boolean;
+  ssh?: SshTarget;
+}
+
+export interface DeploySettings {
+  connection: Connection;
+  request: DeployRequest;
+  lock: LockAction;
+  lockMessage?: string | undefined;
+}
+
+const SECRET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** A path inside the workspace: absolute paths and `../` escapes are refused. */
+export function workspaceFile(input: string, path: string, workspace: string): string {
+  if (path.includes('\0')) throw new ConfigurationError('contains a NUL byte', input);
+  const full = resolve(workspace, path);
+  const rel = relative(workspace, full);
+  if (isAbsolute(path) || rel.startsWith('..') || rel === '') {
+    throw new ConfigurationError(`"${path}" must be a file inside the repository (no absolute path, no ../)`, input);
+  }
+  let real: string;
+  try {
+    real = realpathSync(full);
+  } catch {
+    throw new ConfigurationError(`"${path}" does not exist in the repository`, input);
+  }
+  if (relative(realpathSync(workspace), real).startsWith('..')) {
+    throw new ConfigurationError(`"${path}" is a link that leads outside the repository`, input);
+  }
+  return real;
+}
+
+function hostList(inputs: Inputs, port: number): { host: string; port: number }[] {
+  return inputs.list('host').map((entry) => {
+    const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+))(?::(\d{1,5}))?$/.exec(entry);
+    if (!match) throw new ConfigurationError(`"${entry}" is not a host name or address (optionally host:port)`, 'host');
+    const p = match[3] ? Number(match[3]) : port;
+    if (p < 1 || p > 65535) throw new ConfigurationError(`port ${p} of "${entry}" is out of range`, 'host');
+    return { host: (match[1] ?? match[2]) as string, port: p };
+  });
+}
+
+/**
+ * The managers and how to reach them (`host`, `port`, `user`, `ssh-key`, `known-hosts`). The CLI's
+ * read-only commands need only this part; a deploy reads it as part of its settings.
+ */
+export function readConnection(
+  inputs: Inputs,
+  sshKey = inputs.secret('ssh-key'),
+  passphrase = inputs.secret('ssh-key-passphrase'),
+): Connection {
+  const port = inputs.integer('port', 22, { min: 1, max: 65535 });
+  const hosts = hostList(inputs, port);
+  if (hosts.length === 0) throw new ConfigurationError('is required: one or more manager hosts, or "local"', 'host');
+  const local = hosts.length === 1 && hosts[0]?.host === 'local';
+  if (local) return { local };
+  if (!sshKey) throw new ConfigurationError('is required to reach the managers over SSH', 'ssh-key');
+  const knownHosts = inputs.optional('known-hosts');
+  if (!knownHosts) {
+    throw new ConfigurationError(
+      "is required: host keys are pinned, never trusted on first use. Give the managers' known_hosts lines (ssh-keyscan, checked against ssh-keygen -lf on the host) or SHA256: fingerprints",
+      'known-hosts',
+    );
+  }
+  return {
+    local,
+    ssh: {
+      hosts,
+      user: inputs.string('user', 'deploy'),
+      privateKey: sshKey,
+      passphrase,
+      knownHosts: parseKnownHosts(knownHosts),
+    },
+  };
+}
+
+export function githubContext(env: NodeJS.ProcessEnv = process.env): {
+  gitSha?: string;
+  runUrl?: string;
+  actor?: string;
+} {
+  const runUrl =
+    env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
+      ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
+      : undefined;
+  let gitSha = env.GITHUB_SHA;
+  // On pull_request events GITHUB_SHA is the merge commit; the head commit is what was built.
+  if (env.GITHUB_EVENT_NAME?.startsWith('pull_request') && env.GITHUB_EVENT_PATH) {
+    try {
+      const event = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, 'utf8')) as {
+        pull_request?: { head?: { sha?: string } };
+      };
+      gitSha = event.pull_request?.head?.sha ?? gitSha;
+    } catch {
+      // keep GITHUB_SHA
+    }
+  }
+  return {
+    ...(gitSha ? { gitSha } : {}),
+    ...(runUrl ? { runUrl } : {}),
+    ...(env.GITHUB_ACTOR ? { actor: env.GITHUB_ACTOR } : {}),
+  };
+}
+
+export function readDeploySettings(inputs: Inputs, env: NodeJS.ProcessEnv = process.env): DeploySettings {
+  // Secrets first: masked before anything else can be logged.
+  const sshKey = inputs.secret('ssh-key');
+  const passphrase = inputs.secret('ssh-key-passphrase');
+  const registryPassword = inputs.secret('registry-password');
+  const secrets = inputs.keyValues('secrets', {
+    secret: true,
+    keyPattern: SECRET_NAME,
+    keyDescription: 'a secret name: letters, digits, _ . -',
+  });
+
+  const client = validateClientName(inputs.required('client'), 'client');
+  const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
+  const lock = inputs.choice('lock', ['deploy', 'hold', 'release'] as const, 'deploy');
+  const rollbackTo = inputs.optional('rollback-to');
+  if (
+    rollbackTo !== undefined &&
+    !/^(previous|\d{8}-\d{6}-[0-9a-f]{3}|[0-9a-f]{7,40}|[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/.test(rollbackTo)
+  ) {
+    throw new ConfigurationError(
+      'expected previous, a release id (20261123-034512-a1b), a git sha or an image tag',
+      'rollback-to',
+    );
+  }
+  const image = inputs.optional('image');
+  if (image !== undefined) validateImageRef(image, 'image');
+
+  const connection = readConnection(inputs, sshKey, passphrase);
+
+  let stackText = '';
+  const stackFile = inputs.string('stack-file', 'stack.yml');
+  if (!rollbackTo && lock === 'deploy') {
+    const path = workspaceFile('stack-file', stackFile, workspace);
+    try {
+      stackText = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new ConfigurationError(`cannot read ${stackFile}: ${errorMessage(error)}`, 'stack-file');
+    }
+  }
+  const configs = new Map<string, string>();
+  for (const [name, path] of inputs.keyValues('configs', {
+    keyPattern: SECRET_NAME,
+    keyDescription: 'a config name: letters, digits, _ . -',
+  })) {
+    const file = workspaceFile('configs', path.trim(), workspace);
+    try {
+      configs.set(name, readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new ConfigurationError(`cannot read ${path.trim()}: ${errorMessage(error)}`, 'configs');
+    }
+  }
+
+  const registry = inputs.optional('registry');
+  const registryUsername = inputs.optional('registry-username');
+  if (registry && (!registryUsername || !registryPassword)) {
+    throw new ConfigurationError('registry-username and registry-password are required with registry', 'registry');
+  }
+  // It becomes a `docker login` argument: a value starting with `-` would read as an option.
+  if (
+    registry &&
+    !/^[A-Za-z0-9][A-Za-z0-9.-]*(:\d+)?(\/[A-Za-z0-9._/-]*)?$/.test(registry.replace(/^https?:\/\//, ''))
+  ) {
+    throw new ConfigurationError(`"${registry}" is not a registry host`, 'registry');
+  }
+  const tier = inputs.optional('tier');
+  if (tier !== undefined && tier !== 'standard' && tier !== 'enterprise') {
+    throw new ConfigurationError(`expected standard or enterprise, got "${tier}"`, 'tier');
+  }
+  const servicePort = inputs.optional('service-port');
+  const timeoutMs = inputs.duration('timeout', '10m', { min: 10_000, max: 6 * 3_600_000 });
+  const context = githubContext(env);
+
+  const request: DeployRequest = {
+    client,
+    stackFile,
+    stackText,
+    image,
+    env: inputs.keyValues('env'),
+    secrets,
+    configs,
+    registry:
+      registry && registryUsername && registryPassword
+        ? { server: registry, username: registryUsername, password: registryPassword }
+        : undefined,
+    timeoutMs,
+    autoRollback: inputs.boolean('auto-rollback', true),
+    rollbackTo,
+    dryRun: inputs.boolean('dry-run', false),
+    prune: inputs.boolean('prune', false),
+    keepReleases: inputs.integer('keep-releases', 10, { min: 2, max: 100 }),
+    policy: {
+      mode: inputs.choice('policy', ['enforce', 'warn'] as const, 'enforce'),
+      allowPublishedPorts: inputs.boolean('allow-published-ports', false),
+      defaultCpus: inputs.string('default-cpus', '0.5'),
+      defaultMemory: inputs.string('default-memory', '512M'),
+      tier,
+      domains: inputs.list('domain'),
+      port: servicePort === undefined ? undefined : inputs.integer('service-port', 0, { min: 1, max: 65535 }),
+      routedService: inputs.optional('routed-service'),
+      entrypoint: inputs.optional('entrypoint'),
+      certResolver: inputs.optional('cert-resolver'),
+    },
+    gitSha: inputs.optional('git-sha') ?? context.gitSha,
+    runUrl: context.runUrl,
+    actor: context.actor,
+    lockWaitMs: inputs.duration('lock-timeout', '10m', { min: 0, max: 6 * 3_600_000 }),
+    lockExpiryMs: inputs.optional('lock-expiry') ? inputs.duration('lock-expiry', '30m', { min: 1000 }) : undefined,
+    stuckMs: inputs.duration('stuck-timeout', '60s', { min: 1000 }),
+  };
+  if (request.gitSha !== undefined && !/^[0-9a-f]{7,40}$/.test(request.gitSha)) {
+    throw new ConfigurationError('expected a hexadecimal commit sha', 'git-sha');
+  }
+  return {
+    connection,
+    request,
+    lock,
+    lockMessage: inputs.optional('lock-message'),
+  };
+}

@@ -1,0 +1,224 @@
+/**
+ * The docker commands the deploy needs, each one argv over the CommandRunner. Several services
+ * are read with one command (`docker service inspect a b c`), so the number of round trips does
+ * not grow with the size of the stack.
+ */
+import { checkResult, type CommandRunner } from '../core/exec.js';
+
+export interface UpdateStatus {
+  State?: string;
+  StartedAt?: string;
+  CompletedAt?: string;
+  Message?: string;
+}
+
+export interface ServiceInfo {
+  ID: string;
+  Version: { Index: number };
+  CreatedAt: string;
+  UpdatedAt: string;
+  Spec: {
+    Name: string;
+    Labels?: Record<string, string>;
+    TaskTemplate: {
+      ContainerSpec?: {
+        Image?: string;
+        Env?: string[];
+        Labels?: Record<string, string>;
+        Secrets?: { SecretName: string }[];
+      };
+      ForceUpdate?: number;
+      [key: string]: unknown;
+    };
+    Mode?: { Replicated?: { Replicas?: number }; Global?: object };
+    [key: string]: unknown;
+  };
+  PreviousSpec?: ServiceInfo['Spec'];
+  UpdateStatus?: UpdateStatus;
+}
+
+export interface TaskInfo {
+  ID: string;
+  ServiceID: string;
+  Slot?: number;
+  CreatedAt: string;
+  UpdatedAt: string;
+  DesiredState: string;
+  Status: {
+    Timestamp: string;
+    State: string;
+    Message?: string;
+    Err?: string;
+    ContainerStatus?: { ExitCode?: number; ContainerID?: string };
+  };
+  Spec: { ContainerSpec?: { Image?: string } };
+  Version?: { Index: number };
+}
+
+function parseJsonArray<T>(text: string): T[] {
+  const trimmed = text.trim();
+  if (trimmed === '' || trimmed === '[]') return [];
+  // `docker inspect` prints one JSON array even for many objects.
+  return JSON.parse(trimmed) as T[];
+}
+
+/** Inspect the named services in one command; services that do not exist are simply absent. */
+export async function inspectServices(
+  runner: CommandRunner,
+  names: readonly string[],
+): Promise<Map<string, ServiceInfo>> {
+  const result = new Map<string, ServiceInfo>();
+  if (names.length === 0) return result;
+  const out = await runner.run(['docker', 'service', 'inspect', ...names], { allowFailure: true });
+  for (const service of parseJsonArray<ServiceInfo>(out.stdout)) result.set(service.Spec.Name, service);
+  return result;
+}
+
+/** The services of a stack (name → service), one `ls` and one `inspect`. */
+export async function stackServices(runner: CommandRunner, stack: string): Promise<Map<string, ServiceInfo>> {
+  const out = await runner.run([
+    'docker',
+    'service',
+    'ls',
+    '--filter',
+    `label=com.docker.stack.namespace=${stack}`,
+    '--format',
+    '{{.Name}}',
+  ]);
+  const names = out.stdout
+    .split('\n')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  return inspectServices(runner, names);
+}
+
+/** Every task of the given services, with states, errors and timestamps: one `ps` and one `inspect`. */
+export async function serviceTasks(runner: CommandRunner, services: readonly string[]): Promise<TaskInfo[]> {
+  if (services.length === 0) return [];
+  const ids = await runner.run(['docker', 'service', 'ps', '--no-trunc', '--quiet', ...services], {
+    allowFailure: true,
+  });
+  const taskIds = [
+    ...new Set(
+      ids.stdout
+        .split('\n')
+        .map((n) => n.trim())
+        .filter(Boolean),
+    ),
+  ];
+  if (taskIds.length === 0) return [];
+  const out = await runner.run(['docker', 'inspect', '--type', 'task', ...taskIds], { allowFailure: true });
+  return parseJsonArray<TaskInfo>(out.stdout);
+}
+
+/** The last lines a failed task's container wrote (best effort: the container may be gone). */
+export async function taskLogs(runner: CommandRunner, taskId: string, lines = 10): Promise<string> {
+  const out = await runner.run(
+    ['docker', 'service', 'logs', '--raw', '--no-task-ids', '--tail', String(lines), taskId],
+    {
+      allowFailure: true,
+      timeoutMs: 10_000,
+    },
+  );
+  return `${out.stdout}${out.stderr}`.trim();
+}
+
+/** The client's own attachable overlay network: created when missing, never removed here. */
+export async function ensureNetwork(runner: CommandRunner, name: string, client: string): Promise<boolean> {
+  const found = await runner.run(['docker', 'network', 'inspect', '--format', '{{.Driver}} {{.Scope}}', name], {
+    allowFailure: true,
+  });
+  if (found.code === 0) return false;
+  const argv = [
+    'docker',
+    'network',
+    'create',
+    '--driver',
+    'overlay',
+    '--attachable',
+    '--label',
+    `swarm-deploy.client=${client}`,
+    name,
+  ];
+  const created = await runner.run(argv, { allowFailure: true });
+  // Two deploys may race to create it; "already exists" is the same outcome.
+  if (created.code !== 0 && !/already exists/i.test(created.stderr)) {
+    checkResult(argv, created, {});
+  }
+  return true;
+}
+
+export interface DeployCommand {
+  stack: string;
+  composeYaml: string;
+  prune: boolean;
+  withRegistryAuth: boolean;
+  /** A job-scoped docker config directory on the manager holding the registry login. */
+  dockerConfig?: string | undefined;
+}
+
+/** `docker stack deploy -c -`: the rendered stack travels through stdin, never a file or argv. */
+export async function stackDeploy(runner: CommandRunner, command: DeployCommand): Promise<string> {
+  const argv = [
+    ...(command.dockerConfig ? ['env', `DOCKER_CONFIG=${command.dockerConfig}`] : []),
+    'docker',
+    'stack',
+    'deploy',
+    '--compose-file',
+    '-',
+    '--detach=true',
+    ...(command.withRegistryAuth ? ['--with-registry-auth'] : []),
+    ...(command.prune ? ['--prune'] : []),
+    command.stack,
+  ];
+  const out = await runner.run(argv, { stdin: command.composeYaml, allowFailure: true });
+  // `docker stack deploy --detach` exists since CLI 26; an older CLI on the manager refuses the flag
+  // before doing anything, and detaching is what it always did.
+  if (out.code !== 0 && /unknown flag: --detach/.test(out.stderr)) {
+    const legacy = argv.filter((word) => word !== '--detach=true');
+    const retried = checkResult(
+      legacy,
+      await runner.run(legacy, { stdin: command.composeYaml, allowFailure: true }),
+      {},
+    );
+    return `${retried.stdout}${retried.stderr}`.trim();
+  }
+  checkResult(argv, out, {});
+  return `${out.stdout}${out.stderr}`.trim();
+}
+
+/** Log in on the manager into a fresh, private docker config directory (password through stdin). */
+export async function registryLogin(
+  runner: CommandRunner,
+  registry: string,
+  username: string,
+  password: string,
+): Promise<string> {
+  const dir = (await runner.run(['mktemp', '-d', '-t', 'swarm-deploy-auth.XXXXXXXX'])).stdout.trim();
+  await runner.run(
+    ['env', `DOCKER_CONFIG=${dir}`, 'docker', 'login', '--username', username, '--password-stdin', registry],
+    {
+      stdin: `${password}\n`,
+    },
+  );
+  return dir;
+}
+
+export async function removeDockerConfig(runner: CommandRunner, dir: string): Promise<void> {
+  if (!/^\/[\w./-]*swarm-deploy-auth\.[A-Za-z0-9]+$/.test(dir)) return; // never remove anything else
+  await runner.run(['rm', '-rf', dir], { allowFailure: true });
+}
+
+/** Ask Swarm to roll a service back to its PreviousSpec (works from a paused update too). */
+export async function serviceRollback(runner: CommandRunner, service: string): Promise<void> {
+  await runner.run(['docker', 'service', 'update', '--detach=true', '--rollback', service]);
+}
+
+/** The manager's clock, so "after this deploy" is judged in the swarm's time, not the runner's. */
+export async function managerTime(runner: CommandRunner): Promise<number> {
+  const out = await runner.run(['date', '+%s.%N']);
+  // A `date` without %N (busybox, BSD) prints `1700000000.N` or `1700000000.%N`: whole seconds then.
+  const match = /^(\d+)(?:\.(\d+))?/.exec(out.stdout.trim());
+  if (!match) throw new Error(`cannot read the manager's clock from ${JSON.stringify(out.stdout.slice(0, 40))}`);
+  return Number(match[1]) * 1000 + Math.round(Number(`0.${match[2] ?? '0'}`) * 1000);
+}

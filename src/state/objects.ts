@@ -1,0 +1,96 @@
+/**
+ * Content-versioned Swarm secrets and configs on the cluster: created through stdin when missing
+ * (unchanged content creates nothing), and removed only when no retained release uses them.
+ */
+import { CommandError } from '../core/errors.js';
+import type { Log } from '../core/log.js';
+import { CLIENT_LABEL, RELEASE_KIND_LABEL } from './history.js';
+import type { CommandRunner } from '../core/exec.js';
+
+export type ObjectKind = 'secret' | 'config';
+
+export interface VersionedObject {
+  /** The logical name the stack uses. */
+  name: string;
+  /** `<client>_<name>_<hash>` */
+  versioned: string;
+  content: string;
+}
+
+async function listVersioned(runner: CommandRunner, kind: ObjectKind, client: string): Promise<string[]> {
+  const out = await runner.run([
+    'docker',
+    kind,
+    'ls',
+    '--filter',
+    `label=${CLIENT_LABEL}=${client}`,
+    '--filter',
+    `label=${RELEASE_KIND_LABEL}=versioned`,
+    '--format',
+    '{{.Name}}',
+  ]);
+  return out.stdout
+    .split('\n')
+    .map((n) => n.trim())
+    .filter(Boolean);
+}
+
+/** Create the versions that do not exist yet; returns the names created. */
+export async function ensureObjects(
+  runner: CommandRunner,
+  log: Log,
+  kind: ObjectKind,
+  client: string,
+  objects: VersionedObject[],
+): Promise<string[]> {
+  if (objects.length === 0) return [];
+  const existing = new Set(await listVersioned(runner, kind, client));
+  const created: string[] = [];
+  for (const object of objects) {
+    if (existing.has(object.versioned)) continue;
+    const result = await runner.run(
+      [
+        'docker',
+        kind,
+        'create',
+        '--label',
+        `${CLIENT_LABEL}=${client}`,
+        '--label',
+        `${RELEASE_KIND_LABEL}=versioned`,
+        '--label',
+        `swarm-deploy.name=${object.name}`,
+        object.versioned,
+        '-',
+      ],
+      { stdin: object.content, allowFailure: true },
+    );
+    if (result.code !== 0) {
+      // The name carries the content's hash: if it appeared since the listing (a retried command
+      // whose first attempt landed), it holds this very content, and nothing new was created.
+      if (/already exists|AlreadyExists/i.test(result.stderr)) continue;
+      throw new CommandError(`docker ${kind} create ${object.versioned}`, result.code, result.stderr);
+    }
+    created.push(object.versioned);
+    log.info(`Created ${kind} ${object.versioned} (new content for "${object.name}")`);
+  }
+  return created;
+}
+
+/** Remove this client's versions that no retained release references (in-use ones are refused by Swarm anyway). */
+export async function pruneObjects(
+  runner: CommandRunner,
+  log: Log,
+  kind: ObjectKind,
+  client: string,
+  keep: ReadonlySet<string>,
+): Promise<string[]> {
+  const stale = (await listVersioned(runner, kind, client)).filter((name) => !keep.has(name));
+  const removed: string[] = [];
+  for (const name of stale) {
+    const result = await runner.run(['docker', kind, 'rm', name], { allowFailure: true });
+    if (result.code === 0) removed.push(name);
+  }
+  if (removed.length > 0)
+    log.info(`Removed ${removed.length} ${kind}(s) no retained release uses: ${removed.join(', ')}`);
+  return removed;
+}

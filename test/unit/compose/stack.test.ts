@@ -1,0 +1,684 @@
+import { describe, expect, test } from 'vitest';
+import { parse } from 'yaml';
+import { ConfigurationError } from '../../../src/core/errors.js';
+import type { PolicySettings } from '../../../src/compose/policy.js';
+import {
+  MIN_MONITOR_MS,
+  escapeForDocker,
+  PolicyError,
+  monitorFor,
+  parseGoDuration,
+  renderStack,
+  toWireYaml,
+} from '../../../src/compose/stack.js';
+import type { RenderOptions } from '../../../src/compose/stack.js';
+
+const IMAGE = `registry.example.com/acme/web@sha256:${'ab'.repeat(32)}`;
+
+const basePolicy: PolicySettings = { mode: 'enforce', allowPublishedPorts: false, domains: [] };
+
+function options(text: string, override: Partial<RenderOptions> = {}): RenderOptions {
+  return {
+    client: 'acme',
+    file: 'stack.yml',
+    text,
+    image: IMAGE,
+    env: new Map(),
+    release: { id: '20250101-abc', time: '2025-01-01T00:00:00Z' },
+    policy: basePolicy,
+    ...override,
+  };
+}
+
+const render = (text: string, override: Partial<RenderOptions> = {}) => renderStack(options(text, override));
+
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/**
+ * What the docker CLI reads from the rendered YAML: parse it, then undo the `$$` escaping its
+ * variable substitution performs. A lone `$` left in a string would be substituted by the docker
+ * CLI with the manager's environment, so none may remain.
+ */
+function dockerView(yaml: string): Obj {
+  const unescape = (value: unknown): unknown => {
+    if (typeof value === 'string') {
+      expect(value.replaceAll('$$', '')).not.toContain('$');
+      return value.replaceAll('$$', '$');
+    }
+    if (Array.isArray(value)) return value.map(unescape);
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unescape(v)]));
+    }
+    return value;
+  };
+  return unescape(parse(yaml)) as Obj;
+}
+
+const SIMPLE = `
+services:
+  web:
+    image: \${IMAGE}
+`;
+
+describe('renderStack: the rendered stack', () => {
+  test('a minimal stack joins the client network and gets safe update settings and release labels', () => {
+    const rendered = render(SIMPLE, {
+      release: {
+        id: 'r7',
+        gitSha: 'abc1234',
+        runUrl: 'https://github.com/o/r/actions/runs/1',
+        actor: 'octo',
+        time: '2025-01-01T00:00:00Z',
+      },
+    });
+    expect(rendered.network).toBe('acme-net');
+    expect(rendered.variables).toStrictEqual(['IMAGE']);
+    expect(rendered.warnings.map((w) => w.rule)).toStrictEqual(['default-limits']);
+    const doc = dockerView(rendered.yaml);
+    expect(doc).toStrictEqual(rendered.document);
+    expect(doc).toStrictEqual({
+      services: {
+        web: {
+          image: IMAGE,
+          networks: ['acme-net'],
+          deploy: {
+            update_config: { order: 'start-first', failure_action: 'rollback', parallelism: 1, monitor: '10s' },
+            rollback_config: { order: 'start-first', parallelism: 1, failure_action: 'pause', monitor: '10s' },
+            labels: {
+              'swarm-deploy.client': 'acme',
+              'swarm-deploy.release': 'r7',
+              'swarm-deploy.git-sha': 'abc1234',
+              'swarm-deploy.run-url': 'https://github.com/o/r/actions/runs/1',
+              'swarm-deploy.actor': 'octo',
+              'swarm-deploy.time': '2025-01-01T00:00:00Z',
+            },
+          },
+        },
+      },
+      networks: { 'acme-net': { external: true, name: 'acme-net' } },
+    });
+    expect(rendered.services).toStrictEqual([
+      { name: 'web', fullName: 'acme_web', image: IMAGE, replicas: 1, monitorMs: 10_000, secrets: [], configs: [] },
+    ]);
+  });
+
+  test('release labels given are the only ones written', () => {
+    const labels = dockerView(render(SIMPLE).yaml).services.web.deploy.labels;
+    expect(Object.keys(labels)).toStrictEqual(['swarm-deploy.client', 'swarm-deploy.release', 'swarm-deploy.time']);
+  });
+
+  test("the stack's own settings win over the defaults, field by field", () => {
+    const rendered = render(`
+version: "3.8"
+services:
+  web:
+    image: \${IMAGE}
+    deploy:
+      replicas: 3
+      update_config:
+        parallelism: 2
+        monitor: 1m
+        failure_action: pause
+      rollback_config:
+        order: stop-first
+`);
+    const deploy = dockerView(rendered.yaml).services.web.deploy;
+    expect(deploy.update_config).toStrictEqual({
+      parallelism: 2,
+      monitor: '1m',
+      failure_action: 'pause',
+      order: 'start-first',
+    });
+    expect(deploy.rollback_config).toStrictEqual({
+      order: 'stop-first',
+      parallelism: 1,
+      failure_action: 'pause',
+      monitor: '10s',
+    });
+    expect(rendered.services[0]).toMatchObject({ replicas: 3, monitorMs: 60_000 });
+    expect(rendered.yaml.startsWith('version: "3.8"\n')).toBe(true);
+  });
+
+  test('without auto-rollback a failed update pauses instead of reverting', () => {
+    const deploy = dockerView(render(SIMPLE, { autoRollback: false }).yaml).services.web.deploy;
+    expect(deploy.update_config.failure_action).toBe('pause');
+    expect(
+      dockerView(render(SIMPLE, { autoRollback: true }).yaml).services.web.deploy.update_config.failure_action,
+    ).toBe('rollback');
+  });
+
+  test('services publishing host-mode ports stop the old task first (two tasks cannot hold one host port)', () => {
+    const rendered = render(
+      `
+services:
+  web:
+    image: \${IMAGE}
+    ports:
+      - { target: 80, published: 8080, mode: host }
+`,
+      { policy: { ...basePolicy, allowPublishedPorts: true } },
+    );
+    const deploy = dockerView(rendered.yaml).services.web.deploy;
+    expect(deploy.update_config.order).toBe('stop-first');
+    expect(deploy.rollback_config.order).toBe('stop-first');
+  });
+
+  test.each([
+    ['no healthcheck', undefined, MIN_MONITOR_MS],
+    ['docker defaults (30s × 3)', { test: ['CMD', 'true'] }, 90_000],
+    ['start period + interval × retries', { test: 'true', interval: '5s', retries: 4, start_period: '15s' }, 35_000],
+    ['at least 10 s', { test: 'true', interval: '1s', retries: 2 }, 10_000],
+    ['Go durations', { test: 'true', interval: '1m30s', retries: 1, start_period: '500ms' }, 90_500],
+    ['disabled', { disable: true }, MIN_MONITOR_MS],
+    ['NONE test', { test: ['NONE'] }, MIN_MONITOR_MS],
+    ['retries 0', { test: 'true', interval: '20s', retries: 0, start_period: '12s' }, 12_000],
+  ])('monitor: %s', (_title, healthcheck, ms) => {
+    expect(monitorFor(healthcheck === undefined ? {} : { healthcheck })).toBe(ms);
+  });
+
+  test('the monitor follows the healthcheck in the rendered YAML', () => {
+    const rendered = render(`
+services:
+  web:
+    image: \${IMAGE}
+    healthcheck:
+      test: ["CMD", "/app", "health"]
+      interval: 2500ms
+      retries: 5
+      start_period: 20s
+`);
+    expect(rendered.services[0]?.monitorMs).toBe(32_500);
+    expect(dockerView(rendered.yaml).services.web.deploy.update_config.monitor).toBe('32500ms');
+  });
+
+  test.each([['5'], ['10 s'], ['-1s'], ['1d']])('healthcheck interval %j is refused with its line', (interval) => {
+    const text = `services:\n  web:\n    image: x\n    healthcheck:\n      test: "true"\n      interval: "${interval}"\n`;
+    expect(() => render(text)).toThrow(/stack\.yml:6: healthcheck interval .* is not a duration/);
+  });
+
+  test('parseGoDuration', () => {
+    expect(parseGoDuration('1h2m3s')).toBe(3_723_000);
+    expect(parseGoDuration('1.5s')).toBe(1500);
+    expect(parseGoDuration('0')).toBe(0);
+    expect(parseGoDuration('10')).toBeUndefined();
+    expect(parseGoDuration('')).toBeUndefined();
+  });
+
+  test('networks: own networks become overlays, services keep them and also join the client network', () => {
+    const rendered = render(`
+services:
+  web:
+    image: \${IMAGE}
+    networks:
+      back:
+        aliases: [api]
+  db:
+    image: registry.example.com/acme/db:1
+    networks: [back]
+  cache:
+    image: registry.example.com/acme/cache:1
+networks:
+  back: {}
+  front:
+    driver: overlay
+    attachable: true
+  default:
+`);
+    const doc = dockerView(rendered.yaml);
+    expect(doc.networks).toStrictEqual({
+      back: { driver: 'overlay' },
+      front: { driver: 'overlay', attachable: true },
+      default: { driver: 'overlay' },
+      'acme-net': { external: true, name: 'acme-net' },
+    });
+    expect(doc.services.web.networks).toStrictEqual({ back: { aliases: ['api'] }, 'acme-net': null });
+    expect(doc.services.db.networks).toStrictEqual(['back', 'acme-net']);
+    // A service that relied on the default network keeps it.
+    expect(doc.services.cache.networks).toStrictEqual(['default', 'acme-net']);
+  });
+
+  test('a stack that already declares the client network under another key is not attached twice', () => {
+    const rendered = render(`
+services:
+  web:
+    image: \${IMAGE}
+    networks: [shared]
+networks:
+  shared:
+    external: true
+    name: acme-net
+`);
+    const doc = dockerView(rendered.yaml);
+    expect(doc.services.web.networks).toStrictEqual(['shared']);
+    expect(Object.keys(doc.networks)).toStrictEqual(['shared']);
+  });
+
+  test('secrets and configs point at their versioned Swarm names; services keep their logical names', () => {
+    const rendered = render(
+      `
+services:
+  web:
+    image: \${IMAGE}
+    secrets:
+      - db-password
+      - source: api-key
+        target: key
+        mode: 0440
+      - shared
+    configs:
+      - source: nginx
+        target: /etc/nginx/nginx.conf
+secrets:
+  db-password: {}
+  api-key:
+    file: ./api-key.txt
+  shared:
+    external: true
+    name: acme_shared_0badc0de
+configs:
+  nginx: {}
+`,
+      {
+        secretNames: new Map([
+          ['db-password', 'acme_db-password_11111111'],
+          ['api-key', 'acme_api-key_22222222'],
+        ]),
+        configNames: new Map([['nginx', 'acme_nginx_33333333']]),
+      },
+    );
+    const doc = dockerView(rendered.yaml);
+    expect(doc.secrets).toStrictEqual({
+      'db-password': { external: true, name: 'acme_db-password_11111111' },
+      'api-key': { external: true, name: 'acme_api-key_22222222' },
+      shared: { external: true, name: 'acme_shared_0badc0de' },
+    });
+    expect(doc.configs).toStrictEqual({ nginx: { external: true, name: 'acme_nginx_33333333' } });
+    // 0440 is octal, as the docker CLI reads it.
+    expect(doc.services.web.secrets[1]).toStrictEqual({ source: 'api-key', target: 'key', mode: 0o440 });
+    expect(rendered.services[0]?.secrets).toStrictEqual([
+      'acme_db-password_11111111',
+      'acme_api-key_22222222',
+      'acme_shared_0badc0de',
+    ]);
+    expect(rendered.services[0]?.configs).toStrictEqual(['acme_nginx_33333333']);
+  });
+
+  test.each([
+    [
+      'a secret without a value',
+      'services:\n  web:\n    image: x\n    secrets: [token]\nsecrets:\n  token: {}\n',
+      /stack\.yml:6: secret "token" has no value: give it in the secrets input \(token=\.\.\.\)/,
+      'secrets',
+    ],
+    [
+      'a config without a value',
+      'services:\n  web:\n    image: x\nconfigs:\n  app:\n    file: ./app.conf\n',
+      /stack\.yml:5: config "app" has no value/,
+      'configs',
+    ],
+    [
+      'an undeclared secret',
+      'services:\n  web:\n    image: x\n    secrets:\n      - source: other\n',
+      /stack\.yml:5: service "web" uses secret "other", which the stack does not declare/,
+      'stack-file',
+    ],
+    [
+      'an undeclared config',
+      'services:\n  web:\n    image: x\n    configs: [c]\n',
+      /stack\.yml:4: service "web" uses config "c"/,
+      'stack-file',
+    ],
+    [
+      'an undeclared network',
+      'services:\n  web:\n    image: x\n    networks: [globex-net]\n',
+      /stack\.yml:4: service "web" joins network "globex-net", which the stack does not declare/,
+      'stack-file',
+    ],
+    ['no services', 'version: "3.8"\n', /the stack defines no services/, 'stack-file'],
+    ['not a mapping', '- a\n- b\n', /must be a mapping/, 'stack-file'],
+    [
+      'an unsupported top-level key',
+      'services:\n  web:\n    image: x\ninclude: [other.yml]\n',
+      /stack\.yml:4: unsupported top-level key "include"/,
+      'stack-file',
+    ],
+    [
+      'a service without an image',
+      'services:\n  web:\n    build: .\n',
+      /stack\.yml:2: service "web" has no image/,
+      'stack-file',
+    ],
+    [
+      'a bad image',
+      'services:\n  web:\n    image: "Web:latest"\n',
+      /stack\.yml:3: service "web": .*lowercase/,
+      'stack-file',
+    ],
+    [
+      'a hostile service name',
+      'services:\n  "web;id":\n    image: x\n',
+      /stack\.yml:2: "web;id" is not a valid name/,
+      'stack-file',
+    ],
+    [
+      'a ../ secret name',
+      'services:\n  web:\n    image: x\nsecrets:\n  "../x": {}\n',
+      /stack\.yml:5: "\.\.\/x" is not a valid name/,
+      'stack-file',
+    ],
+    [
+      'a too long service name',
+      `services:\n  ${'s'.repeat(60)}:\n    image: x\n`,
+      /longer than 63 characters/,
+      'stack-file',
+    ],
+    [
+      'an undefined variable',
+      'services:\n  web:\n    image: x\n    environment:\n      DB: ${DB_HOST}\n',
+      /stack\.yml:5 \(services\.web\.environment\.DB\): variable DB_HOST is not set/,
+      'env',
+    ],
+    [
+      'a command substitution in the file',
+      'services:\n  web:\n    image: x\n    command: echo $(id)\n',
+      /stack\.yml:4 .*not followed by a variable name/,
+      'stack-file',
+    ],
+    [
+      'a replicas variable that is not a number',
+      'services:\n  web:\n    image: x\n    deploy:\n      replicas: ${N}\n',
+      /stack\.yml:5 .*"3; rm" is not an integer/,
+      'env',
+    ],
+    ['invalid YAML', 'services:\n  web:\n    image: [x\n', /stack\.yml:\d+: invalid YAML/, 'stack-file'],
+    [
+      'duplicate keys',
+      'services:\n  web:\n    image: x\n    image: y\n',
+      /stack\.yml:4: invalid YAML: Map keys must be unique/,
+      'stack-file',
+    ],
+    ['two documents', 'services: {}\n---\nservices: {}\n', /invalid YAML/, 'stack-file'],
+  ])('%s is a ConfigurationError with the line', (_title, text, message, input) => {
+    let error: unknown;
+    try {
+      render(text, { env: new Map([['N', '3; rm']]) });
+    } catch (caught: unknown) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error).not.toBeInstanceOf(PolicyError);
+    expect((error as ConfigurationError).input).toBe(input);
+    expect((error as Error).message).toMatch(message);
+  });
+
+  test('variables: IMAGE comes from the image option, others from env; casts follow the docker CLI', () => {
+    const rendered = render(
+      `
+services:
+  web:
+    image: \${IMAGE}
+    environment:
+      PORT: \${PORT:-8080}
+      MODE: $MODE
+    deploy:
+      replicas: \${REPLICAS}
+    read_only: \${RO}
+`,
+      {
+        env: new Map([
+          ['IMAGE', 'ignored:1'],
+          ['MODE', 'prod'],
+          ['REPLICAS', '4'],
+          ['RO', 'yes'],
+        ]),
+      },
+    );
+    const web = dockerView(rendered.yaml).services.web;
+    expect(web.image).toBe(IMAGE);
+    expect(web.environment).toStrictEqual({ PORT: '8080', MODE: 'prod' });
+    expect(web.deploy.replicas).toBe(4);
+    expect(web.read_only).toBe(true);
+    expect(rendered.services[0]?.replicas).toBe(4);
+    expect(rendered.variables).toStrictEqual(['IMAGE', 'PORT', 'MODE', 'REPLICAS', 'RO']);
+  });
+
+  test('global services have no replica count', () => {
+    const rendered = render('services:\n  agent:\n    image: x\n    deploy:\n      mode: global\n');
+    expect(rendered.services[0]?.replicas).toBeUndefined();
+  });
+
+  test('hand-written swarm-deploy labels are replaced by the release labels (warn mode)', () => {
+    const rendered = render(
+      'services:\n  web:\n    image: x\n    deploy:\n      labels: ["swarm-deploy.client=globex", "keep=1"]\n',
+      {
+        policy: { ...basePolicy, mode: 'warn' },
+      },
+    );
+    const labels = dockerView(rendered.yaml).services.web.deploy.labels;
+    expect(labels['swarm-deploy.client']).toBe('acme');
+    expect(labels.keep).toBe('1');
+    expect(rendered.warnings.map((w) => [w.rule, w.line])).toContainEqual(['reserved-label', 5]);
+  });
+});
+
+describe('renderStack: policy additions', () => {
+  const TWO = `
+services:
+  web:
+    image: \${IMAGE}
+    deploy:
+      resources:
+        limits:
+          cpus: "1"
+  worker:
+    image: registry.example.com/acme/worker:1
+`;
+  const routing: PolicySettings = {
+    ...basePolicy,
+    domains: ['acme.example.com', 'www.acme.example.com'],
+    port: 8080,
+    routedService: 'web',
+    entrypoint: 'websecure',
+    certResolver: 'le',
+    tier: 'enterprise',
+    defaultCpus: '0.5',
+    defaultMemory: '256M',
+  };
+
+  test('Traefik labels on the routed service only, tier constraint and default limits on every service', () => {
+    const rendered = render(TWO, { policy: routing });
+    const doc = dockerView(rendered.yaml);
+    const web = doc.services.web.deploy;
+    expect(web.labels).toMatchObject({
+      'traefik.enable': 'true',
+      'traefik.http.routers.acme-web.rule': 'Host(`acme.example.com`) || Host(`www.acme.example.com`)',
+      'traefik.http.routers.acme-web.entrypoints': 'websecure',
+      'traefik.http.routers.acme-web.tls.certresolver': 'le',
+      'traefik.http.services.acme-web.loadbalancer.server.port': '8080',
+      'traefik.swarm.network': 'acme-net',
+    });
+    expect(Object.keys(doc.services.worker.deploy.labels).filter((k) => k.startsWith('traefik.'))).toStrictEqual([]);
+    expect(web.placement.constraints).toStrictEqual(['node.labels.tier == enterprise']);
+    expect(doc.services.worker.deploy.placement.constraints).toStrictEqual(['node.labels.tier == enterprise']);
+    expect(web.resources.limits).toStrictEqual({ cpus: '1', memory: '256M' });
+    expect(doc.services.worker.deploy.resources.limits).toStrictEqual({ cpus: '0.5', memory: '256M' });
+    expect(rendered.warnings.map((w) => [w.rule, w.service, w.line])).toStrictEqual([
+      ['default-limits', 'web', 3],
+      ['default-limits', 'worker', 9],
+    ]);
+  });
+
+  test('a service shared through an alias does not carry the routed service labels', () => {
+    const rendered = render(
+      `
+services:
+  web: &svc
+    image: \${IMAGE}
+  copy: *svc
+`,
+      { policy: routing },
+    );
+    const doc = dockerView(rendered.yaml);
+    expect(doc.services.web.deploy.labels['traefik.enable']).toBe('true');
+    expect(doc.services.copy.deploy.labels['traefik.enable']).toBeUndefined();
+  });
+
+  test.each([
+    [{ routedService: undefined }, 'service', /the stack has 2 services \(web, worker\); name the one/],
+    [{ routedService: 'api' }, 'service', /no service "api"/],
+    [{ port: undefined }, 'port', /a port is required/],
+    [{ domains: ['acme.example.com`) || PathPrefix(`/'] }, 'domain', /not a host name/],
+    [{ defaultMemory: 'much' }, 'default-memory', /not a memory size/],
+    [{ entrypoint: 'a b' }, 'entrypoint', /may contain only/],
+  ])('routing settings %j are refused naming the input', (override, input, message) => {
+    let error: unknown;
+    try {
+      render(TWO, { policy: { ...routing, ...override } });
+    } catch (caught: unknown) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).input).toBe(input);
+    expect((error as Error).message).toMatch(message);
+  });
+
+  test('one service is routed without naming it', () => {
+    const rendered = render(SIMPLE, { policy: { ...routing, routedService: undefined } });
+    expect(rendered.document.services).toMatchObject({ web: { deploy: { labels: { 'traefik.enable': 'true' } } } });
+  });
+
+  test('enforce mode refuses with every violation; nothing is rendered', () => {
+    const text = 'services:\n  web:\n    image: x\n    privileged: true\n    cap_add: [ALL]\n    ports: ["80:80"]\n';
+    expect(() => render(text)).toThrow(PolicyError);
+    try {
+      render(text);
+    } catch (error: unknown) {
+      expect((error as PolicyError).violations.map((v) => [v.rule, v.line])).toStrictEqual([
+        ['privileged', 4],
+        ['cap-add', 5],
+        ['published-ports', 6],
+      ]);
+      expect((error as Error).message).toMatch(
+        /^Input "stack-file": stack\.yml is refused by the cluster policy \(3 violations\):\n- stack\.yml:4 \[privileged\]/,
+      );
+    }
+  });
+});
+
+describe('renderStack: hostile values', () => {
+  const hostile = [
+    '$(id)',
+    '`id`',
+    'a; rm -rf /',
+    'line1\nline2: injected\n- item',
+    'key: value',
+    '"quoted" \'single\'',
+    '&anchor *alias <<: *x',
+    '${HOME} $HOME $$ $',
+    '{ flow: map }',
+    '[1, 2]',
+    '# comment',
+    '---\nservices: {}',
+    '../../etc/passwd',
+    '\u0441lient ‮ unicode \u0000 nul \t tab \r cr',
+    'true',
+    '0440',
+    '~',
+    ' leading and trailing ',
+    'x'.repeat(10_000),
+    '',
+  ];
+
+  test.each(hostile.map((value) => [JSON.stringify(value).slice(0, 40), value]))(
+    'env value %s stays one string scalar, exactly',
+    (_title, value) => {
+      const text = `
+services:
+  web:
+    image: \${IMAGE}
+    environment:
+      V: \${V}
+      W: "prefix \${V} suffix"
+    command: ["sh", "-c", "\${V}"]
+    deploy:
+      labels:
+        v: \${V}
+`;
+      const rendered = render(text, { env: new Map([['V', value]]) });
+      const web = dockerView(rendered.yaml).services.web;
+      expect(web.environment).toStrictEqual({ V: value, W: `prefix ${value} suffix` });
+      expect(web.command).toStrictEqual(['sh', '-c', value]);
+      expect(web.deploy.labels.v).toBe(value);
+      expect(Object.keys(web).sort()).toStrictEqual(['command', 'deploy', 'environment', 'image', 'networks']);
+      expect(Object.keys(dockerView(rendered.yaml)).sort()).toStrictEqual(['networks', 'services']);
+      // The rendered document holds the value itself.
+      expect((rendered.document.services as Obj).web.environment.V).toBe(value);
+    },
+  );
+
+  test.each([['a;rm -rf /'], ['$(id)'], ['../x'], ['\u0441lient'], ['acme\n'], ['x'.repeat(500)]])(
+    'client %j is refused before the stack is read',
+    (client) => {
+      expect(() => render(SIMPLE, { client })).toThrow(/^Input "client": /);
+    },
+  );
+
+  test('backticks and semicolons in the stack file itself are plain data', () => {
+    const rendered = render('services:\n  web:\n    image: x\n    command: "echo `id`; ls && $$HOME"\n');
+    expect(dockerView(rendered.yaml).services.web.command).toBe('echo `id`; ls && $HOME');
+  });
+
+  test('a "billion laughs" alias bomb is refused fast', () => {
+    const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 10; i += 1) {
+      const prev = String.fromCharCode(96 + i);
+      const name = String.fromCharCode(97 + i);
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(',')}]`);
+    }
+    const text = `x-bomb:\n${levels.map((l) => `  ${l}`).join('\n')}\nservices:\n  web:\n    image: x\n    command: *j\n`;
+    const start = performance.now();
+    expect(() => render(text)).toThrow(/aliases expand too much/);
+    expect(performance.now() - start).toBeLessThan(2000);
+  });
+
+  test('merge keys work as in compose, and an anchor can be reused a few times', () => {
+    const rendered = render(`
+x-defaults: &defaults
+  environment:
+    LOG: info
+  deploy:
+    replicas: 2
+services:
+  a:
+    <<: *defaults
+    image: registry.example.com/acme/a:1
+  b:
+    <<: *defaults
+    image: registry.example.com/acme/b:1
+    environment:
+      LOG: debug
+`);
+    const doc = dockerView(rendered.yaml);
+    expect(doc.services.a.environment).toStrictEqual({ LOG: 'info' });
+    expect(doc.services.b.environment).toStrictEqual({ LOG: 'debug' });
+    expect(rendered.services.map((s) => s.replicas)).toStrictEqual([2, 2]);
+    expect(Object.keys(doc)).not.toContain('x-defaults');
+  });
+
+  test('a stack file over 1 MiB is refused', () => {
+    expect(() => render(`# ${'x'.repeat(1024 * 1024)}\n${SIMPLE}`)).toThrow(/larger than 1024 KiB/);
+  });
+});
+
+describe('toWireYaml', () => {
+  test('escapeForDocker doubles each $', () => {
+    expect(escapeForDocker('a$b$$c${D}')).toBe('a$$b$$$$c$${D}');
+  });
+
+  test('doubles every $ in string values, double-quotes strings, keeps keys and numbers', () => {
+    const yaml = toWireYaml({ services: { web: { environment: { A: '$X ${Y} $$', on: 'yes' }, replicas: 2 } } });
+    expect(yaml).toBe(
+      'services:\n  web:\n    environment:\n      A: "$$X $${Y} $$$$"\n      on: "yes"\n    replicas: 2\n',
+    );
+  });
+});
