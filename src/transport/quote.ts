@@ -17,13 +17,3 @@ export function commandLine(argv: readonly string[]): string {
   if (argv.length === 0) throw new TypeError('empty command');
   return argv.map(quoteArg).join(' ');
 }
-
-/** A short description of a command for logs and errors: the program and its sub-commands, no values. */
-export function describeCommand(argv: readonly string[]): string {
-  const words: string[] = [];
-  for (const word of argv) {
-    if (word.startsWith('-') || words.length >= 3 || !/^[a-z][a-z0-9-]*$/.test(word)) break;
-    words.push(word);
-  }
-  return words.length > 0 ? words.join(' ') : (argv[0] ?? 'command');
-}

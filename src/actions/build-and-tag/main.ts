@@ -7,7 +7,7 @@ import { systemClock, type Clock } from '../../core/retry.js';
 import { runAction, type ActionContext } from '../../core/run.js';
 import { readEventPayload, runEnvironment } from '../../image/commit.js';
 import { buildCommand, metadataDigest, type Builder, type BuildPlan } from '../../image/docker-build.js';
-import { streamCommand } from '../../image/stream-command.js';
+import { streamCommand } from '../../core/exec.js';
 import { computeTags, ociLabels, sanitizeImageName, splitRegistry, type CommitInfo } from '../../image/tags.js';
 import { pushedDigest } from '../../registry/docker-login.js';
 import { LocalRunner, type CommandRunner } from '../../core/exec.js';

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { run as buildAndTag, type BuildAndTagDependencies } from '../../../src/actions/build-and-tag/main.js';
 import { run as ecrPush } from '../../../src/actions/ecr-push/main.js';
-import type { streamCommand } from '../../../src/image/stream-command.js';
+import type { streamCommand } from '../../../src/core/exec.js';
 import { Inputs, mapInputs, type InputSource } from '../../../src/core/inputs.js';
 import { MemoryLog } from '../../../src/core/log.js';
 import { ScriptedRunner } from '../../support/scripted-runner.js';

@@ -1,7 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigurationError } from '../../../src/core/errors.js';
 import { buildCommand, metadataDigest, type BuildPlan } from '../../../src/image/docker-build.js';
-import { streamCommand } from '../../../src/image/stream-command.js';
 
 function plan(overrides: Partial<BuildPlan> = {}): BuildPlan {
   return {
@@ -153,31 +152,5 @@ describe('metadataDigest', () => {
     [null, undefined],
   ])('%j → %s', (metadata, expected) => {
     expect(metadataDigest(metadata)).toBe(expected);
-  });
-});
-
-describe('streamCommand', () => {
-  test('hands over stdout and stderr lines as they come and keeps stdout', async () => {
-    const lines: string[] = [];
-    const script = 'process.stdout.write("one\\ntw"); process.stderr.write("err\\n"); process.stdout.write("o\\n");';
-    const result = await streamCommand([process.execPath, '-e', script], { onLine: (l) => lines.push(l) });
-    expect(lines).toEqual(expect.arrayContaining(['one', 'two', 'err']));
-    expect(result.stdout).toBe('one\ntwo\n');
-  });
-
-  test('passes extra environment', async () => {
-    const lines: string[] = [];
-    await streamCommand([process.execPath, '-e', 'console.log(process.env.DOCKER_BUILDKIT)'], {
-      env: { DOCKER_BUILDKIT: '0' },
-      onLine: (l) => lines.push(l),
-    });
-    expect(lines).toEqual(['0']);
-  });
-
-  test('a failing command throws with its exit code and the output tail', async () => {
-    const run = streamCommand([process.execPath, '-e', 'console.error("step 3 failed"); process.exit(3)'], {
-      onLine: () => undefined,
-    });
-    await expect(run).rejects.toThrow(/exited with code 3: step 3 failed/);
   });
 });
