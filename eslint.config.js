@@ -2,6 +2,57 @@ import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
+// Rooms by layer (docs/architecture.md): each room imports only from the rooms below it. The
+// entries (src/actions, src/cli) sit on top and nothing imports them; src/compose is pure and
+// reaches no transport, state or process.
+const ROOMS = {
+  core: [],
+  transport: ['core'],
+  compose: ['core'],
+  state: ['core'],
+  rollout: ['core', 'compose', 'state', 'transport'],
+  views: ['core', 'compose', 'state', 'rollout'],
+  image: ['core'],
+  registry: ['core'],
+  health: ['core'],
+  notify: ['core'],
+  cli: ['core', 'transport', 'compose', 'state', 'rollout', 'views'],
+};
+const ENTRY_ALLOWED = [
+  'core',
+  'transport',
+  'compose',
+  'state',
+  'rollout',
+  'views',
+  'image',
+  'registry',
+  'health',
+  'notify',
+];
+
+/** Forbids relative imports that leave `room` for any room not in `allowed`. */
+function roomRule(files, allowed, depth) {
+  const up = `(?:\\.\\./){${depth}}`;
+  const allowedRooms = allowed.length === 0 ? '' : `(?!(?:${allowed.join('|')})/)`;
+  return {
+    files,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: `^${up}${allowedRooms}[^./]`,
+              message: `this room may import only from: ${allowed.join(', ') || 'itself'} (see docs/architecture.md)`,
+            },
+          ],
+        },
+      ],
+    },
+  };
+}
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.lab/', 'examples/**/node_modules/'] },
   js.configs.recommended,
@@ -13,4 +64,6 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  ...Object.entries(ROOMS).map(([room, allowed]) => roomRule([`src/${room}/**/*.ts`], allowed, 1)),
+  roomRule(['src/actions/*/*.ts'], ENTRY_ALLOWED, 2),
 );
