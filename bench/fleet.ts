@@ -3,7 +3,7 @@
  * concurrency. Each deploy is what one CLI invocation or one action step does: its own SSH
  * connection, the client's own lock, a watched rolling update.
  */
-import { MemoryLog } from '../src/core/log.js';
+import { MemoryLog } from '../test/support/memory-log.js';
 import { openRunner } from '../src/transport/connect.js';
 import { runDeploy } from '../src/rollout/deploy.js';
 import { lab, settingsFor, writeStackFile } from './lab-access.js';

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { labInfo, REPO_ROOT, type LabInfo } from '../lab/lab.js';
 import { Inputs, mapInputs } from '../src/core/inputs.js';
-import { MemoryLog } from '../src/core/log.js';
+import { MemoryLog } from '../test/support/memory-log.js';
 import { readDeploySettings, type DeploySettings } from '../src/rollout/settings.js';
 import { commandLine } from '../src/transport/quote.js';
 import { LocalRunner } from '../src/core/exec.js';

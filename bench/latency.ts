@@ -8,7 +8,7 @@ import { buildAppImage } from '../lab/lab.js';
 import { LOCK_STATE, run as runSwarmDeploy } from '../src/actions/swarm-deploy/main.js';
 import { runPost } from '../src/actions/swarm-deploy/post-main.js';
 import { Inputs, mapInputs } from '../src/core/inputs.js';
-import { MemoryLog } from '../src/core/log.js';
+import { MemoryLog } from '../test/support/memory-log.js';
 import { memoryState } from '../src/core/run.js';
 import { runDeploy, prepareStack, type DeployResult } from '../src/rollout/deploy.js';
 import { newReleaseId } from '../src/state/history.js';

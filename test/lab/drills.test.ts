@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAppImage, REPO_ROOT } from '../../lab/lab.js';
 import { run as notifyDiscord } from '../../src/actions/notify-discord/main.js';
 import { Inputs, mapInputs } from '../../src/core/inputs.js';
-import { MemoryLog } from '../../src/core/log.js';
+import { MemoryLog } from '../support/memory-log.js';
 import {
   capture,
   clientName,

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
 import { run as buildAndTag } from '../../src/actions/build-and-tag/main.js';
 import { run as ecrPush } from '../../src/actions/ecr-push/main.js';
 import { Inputs, mapInputs } from '../../src/core/inputs.js';
-import { MemoryLog } from '../../src/core/log.js';
+import { MemoryLog } from '../support/memory-log.js';
 import { LocalRunner } from '../../src/core/exec.js';
 
 /*

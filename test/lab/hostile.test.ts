@@ -13,7 +13,7 @@ import { run as notifyDiscord } from '../../src/actions/notify-discord/main.js';
 import { run as swarmDeploy } from '../../src/actions/swarm-deploy/main.js';
 import { run as verifyHealth } from '../../src/actions/verify-health/main.js';
 import { Inputs, mapInputs } from '../../src/core/inputs.js';
-import { MemoryLog } from '../../src/core/log.js';
+import { MemoryLog } from '../support/memory-log.js';
 import { memoryState } from '../../src/core/run.js';
 import { capture, clientName, docker, freePort, lab, removeClient, sshInputs, writeStack } from './support.js';
 

@@ -4,7 +4,7 @@
  * test framework: it is a plain program.
  */
 import { Inputs, mapInputs } from '../../src/core/inputs.js';
-import { MemoryLog } from '../../src/core/log.js';
+import { MemoryLog } from '../support/memory-log.js';
 import { run } from '../../src/actions/swarm-deploy/main.js';
 
 const values = JSON.parse(process.env.DEPLOY_INPUTS ?? '{}') as Record<string, string>;

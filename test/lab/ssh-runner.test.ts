@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConnectionError } from '../../src/core/errors.js';
-import { MemoryLog } from '../../src/core/log.js';
+import { MemoryLog } from '../support/memory-log.js';
 import { clientName, docker, lab, sshRunner } from './support.js';
 
 const created: string[] = [];

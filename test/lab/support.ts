@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createRouter, freePort, labInfo, type LabInfo } from '../../lab/lab.js';
-import { MemoryLog } from '../../src/core/log.js';
+import { MemoryLog } from '../support/memory-log.js';
 import { parseKnownHosts } from '../../src/transport/known-hosts.js';
 import { LocalRunner } from '../../src/core/exec.js';
 import { SshRunner } from '../../src/transport/ssh.js';

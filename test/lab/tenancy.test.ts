@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAppImage } from '../../lab/lab.js';
-import { MemoryLog } from '../../src/core/log.js';
+import { MemoryLog } from '../support/memory-log.js';
 import { mapInputs, Inputs } from '../../src/core/inputs.js';
 import { memoryState } from '../../src/core/run.js';
 import { LOCK_STATE } from '../../src/actions/swarm-deploy/main.js';

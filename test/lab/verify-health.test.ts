@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAppImage } from '../../lab/lab.js';
 import { Inputs, mapInputs } from '../../src/core/inputs.js';
-import { MemoryLog } from '../../src/core/log.js';
+import { MemoryLog } from '../support/memory-log.js';
 import { run as verifyHealthStep } from '../../src/actions/verify-health/main.js';
 import { clientName, docker, eventually, freePort, lab } from './support.js';
 

@@ -1,17 +1,5 @@
-import type { Clock } from '../../src/core/retry.js';
+import type { FakeClock } from './clock.js';
 import type { Probe, ProbeRequest, ProbeResult } from '../../src/health/probe.js';
-
-/** A clock that only moves when the code under test sleeps or a fake request takes time. */
-export class FakeClock implements Clock {
-  constructor(public time = 1_000_000) {}
-  now(): number {
-    return this.time;
-  }
-  async sleep(ms: number): Promise<void> {
-    if (ms < 0) throw new Error(`negative sleep ${ms}`);
-    this.time += ms;
-  }
-}
 
 export type Scripted = Omit<ProbeResult, 'url'> | ((request: ProbeRequest) => Omit<ProbeResult, 'url'>);
 

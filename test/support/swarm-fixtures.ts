@@ -1,4 +1,3 @@
-import type { Clock } from '../../src/core/retry.js';
 import type { ServiceInfo, TaskInfo } from '../../src/state/docker.js';
 import type { CommandResult, CommandRunner, RunOptions, StreamHandle } from '../../src/core/exec.js';
 import { checkResult } from '../../src/core/exec.js';
@@ -77,31 +76,6 @@ export function task(shape: TaskShape): TaskInfo {
     },
     Spec: { ContainerSpec: { Image: shape.image ?? 'registry.example.com/shop/web:v2' } },
   };
-}
-
-/** A clock whose sleep advances time at once, so watch loops run without waiting. */
-export class FakeClock implements Clock {
-  readonly sleeps: number[] = [];
-  constructor(public time = SENT_AT) {}
-  now(): number {
-    return this.time;
-  }
-  async sleep(ms: number): Promise<void> {
-    this.sleeps.push(ms);
-    this.time += ms;
-    await Promise.resolve();
-  }
-}
-
-/** A clock whose sleep never ends: only an event can move a watch loop on. */
-export class FrozenClock implements Clock {
-  constructor(public time = SENT_AT) {}
-  now(): number {
-    return this.time;
-  }
-  sleep(): Promise<void> {
-    return new Promise(() => undefined);
-  }
 }
 
 export interface Frame {

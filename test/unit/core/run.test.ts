@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CommandError, ConfigurationError } from '../../../src/core/errors.js';
 import { Inputs, mapInputs } from '../../../src/core/inputs.js';
-import { MemoryLog } from '../../../src/core/log.js';
+import { MemoryLog } from '../../support/memory-log.js';
 import { runAction } from '../../../src/core/run.js';
 import { retry, type Clock } from '../../../src/core/retry.js';
 

@@ -1,8 +1,9 @@
 import { describe, expect, test } from 'vitest';
-import { MemoryLog } from '../../../src/core/log.js';
+import { MemoryLog } from '../../support/memory-log.js';
 import { verifyHealth, type HealthCheckOptions } from '../../../src/health/check.js';
 import { parseExpectedStatus } from '../../../src/health/expectations.js';
-import { FakeClock, ok, refused, scriptedProbe, status, type Scripted } from '../../support/health-fakes.js';
+import { FakeClock } from '../../support/clock.js';
+import { ok, refused, scriptedProbe, status, type Scripted } from '../../support/health-fakes.js';
 
 const base: HealthCheckOptions = {
   urls: ['http://127.0.0.1:8080/version'],

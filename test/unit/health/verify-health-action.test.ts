@@ -1,8 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import { Inputs, mapInputs } from '../../../src/core/inputs.js';
-import { MemoryLog } from '../../../src/core/log.js';
+import { MemoryLog } from '../../support/memory-log.js';
 import { parseRate, readOptions, run } from '../../../src/actions/verify-health/main.js';
-import { FakeClock, ok, scriptedProbe, status, type Scripted } from '../../support/health-fakes.js';
+import { FakeClock } from '../../support/clock.js';
+import { ok, scriptedProbe, status, type Scripted } from '../../support/health-fakes.js';
 
 async function action(values: Record<string, string>, script: Scripted[]) {
   const log = new MemoryLog();

@@ -8,7 +8,7 @@ import { run as buildAndTag, type BuildAndTagDependencies } from '../../../src/a
 import { run as ecrPush } from '../../../src/actions/ecr-push/main.js';
 import type { streamCommand } from '../../../src/core/exec.js';
 import { Inputs, mapInputs, type InputSource } from '../../../src/core/inputs.js';
-import { MemoryLog } from '../../../src/core/log.js';
+import { MemoryLog } from '../../support/memory-log.js';
 import { ScriptedRunner } from '../../support/scripted-runner.js';
 
 const MERGE_SHA = '1111111111111111111111111111111111111111';

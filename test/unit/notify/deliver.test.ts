@@ -1,10 +1,10 @@
 import nock from 'nock';
 import { afterEach, describe, expect, test } from 'vitest';
-import { MemoryLog } from '../../../src/core/log.js';
+import { MemoryLog } from '../../support/memory-log.js';
 import { deliver, flattenErrors } from '../../../src/notify/deliver.js';
 import type { WebhookPayload } from '../../../src/notify/limits.js';
 import { parseWebhookUrl } from '../../../src/notify/webhook-url.js';
-import { FakeClock } from '../../support/health-fakes.js';
+import { FakeClock } from '../../support/clock.js';
 
 const TOKEN = 'w3bh00k-T0ken_abcdef';
 const HOOK = `/api/webhooks/123456789012345678/${TOKEN}`;

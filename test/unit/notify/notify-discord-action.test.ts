@@ -1,9 +1,9 @@
 import nock from 'nock';
 import { afterEach, describe, expect, test } from 'vitest';
 import { Inputs, mapInputs } from '../../../src/core/inputs.js';
-import { MemoryLog } from '../../../src/core/log.js';
+import { MemoryLog } from '../../support/memory-log.js';
 import { run } from '../../../src/actions/notify-discord/main.js';
-import { FakeClock } from '../../support/health-fakes.js';
+import { FakeClock } from '../../support/clock.js';
 
 const TOKEN = 'Zx9-secret_T0KEN-value';
 const HOOK = `/api/webhooks/123456789012345678/${TOKEN}`;

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { CommandError } from '../../../src/core/errors.js';
-import { MemoryLog } from '../../../src/core/log.js';
+import { MemoryLog } from '../../support/memory-log.js';
 import { DockerRegistrySession, isRetryablePushError, pushedDigest } from '../../../src/registry/docker-login.js';
 import { ScriptedRunner } from '../../support/scripted-runner.js';
 

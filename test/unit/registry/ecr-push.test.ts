@@ -3,10 +3,10 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { FakeClock } from '../../support/clock.js';
 import { run } from '../../../src/actions/ecr-push/main.js';
 import { Inputs, mapInputs } from '../../../src/core/inputs.js';
-import { MemoryLog } from '../../../src/core/log.js';
-import type { Clock } from '../../../src/core/retry.js';
+import { MemoryLog } from '../../support/memory-log.js';
 import {
   awsError,
   FakeEcrApi,
@@ -24,18 +24,6 @@ const ID = `sha256:${'1'.repeat(64)}`;
 const DIGEST = `sha256:${'d'.repeat(64)}`;
 const OTHER_DIGEST = `sha256:${'e'.repeat(64)}`;
 const URI = `${REGISTRY}/client-a-node`;
-
-class FakeClock implements Clock {
-  time = 0;
-  readonly sleeps: number[] = [];
-  now(): number {
-    return this.time;
-  }
-  async sleep(ms: number): Promise<void> {
-    this.sleeps.push(ms);
-    this.time += ms;
-  }
-}
 
 let api: FakeEcrApi;
 let log: MemoryLog;
@@ -83,7 +71,7 @@ async function runPush(values: Record<string, string>) {
 beforeEach(() => {
   api = new FakeEcrApi();
   log = new MemoryLog();
-  clock = new FakeClock();
+  clock = new FakeClock(0);
   configDirs = [];
   runner = dockerRunner();
 });

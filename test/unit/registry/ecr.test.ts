@@ -1,8 +1,8 @@
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { FakeClock } from '../../support/clock.js';
 import { ConfigurationError } from '../../../src/core/errors.js';
-import { MemoryLog } from '../../../src/core/log.js';
-import type { Clock } from '../../../src/core/retry.js';
+import { MemoryLog } from '../../support/memory-log.js';
 import {
   EcrRegistry,
   isRetryableAwsError,
@@ -22,18 +22,6 @@ import {
   TOKEN,
   tokenReply,
 } from './ecr-api.js';
-
-class FakeClock implements Clock {
-  time = 1_000_000;
-  readonly sleeps: number[] = [];
-  now(): number {
-    return this.time;
-  }
-  async sleep(ms: number): Promise<void> {
-    this.sleeps.push(ms);
-    this.time += ms;
-  }
-}
 
 let api: FakeEcrApi;
 let log: MemoryLog;

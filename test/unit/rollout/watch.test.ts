@@ -1,9 +1,10 @@
 import { describe, expect, test } from 'vitest';
-import { MemoryLog } from '../../../src/core/log.js';
+import { MemoryLog } from '../../support/memory-log.js';
 import type { Clock } from '../../../src/core/retry.js';
 import type { ServiceInfo, TaskInfo } from '../../../src/state/docker.js';
 import { RolloutWatch, shortImage, type WatchOptions, type WatchTarget } from '../../../src/rollout/watch.js';
-import { FakeClock, FakeSwarm, FrozenClock, SENT_AT, service, task, type Frame } from '../../support/swarm-fixtures.js';
+import { FakeClock, FrozenClock } from '../../support/clock.js';
+import { FakeSwarm, SENT_AT, service, task, type Frame } from '../../support/swarm-fixtures.js';
 
 const OLD_START = SENT_AT - 600_000;
 const NEW_START = SENT_AT + 300;
@@ -38,7 +39,7 @@ function watch(
     sentAt: SENT_AT,
     timeoutMs: 60_000,
     autoRollback: true,
-    clock: new FakeClock(),
+    clock: new FakeClock(SENT_AT),
     useEvents: false,
     ...options,
   }).run();
@@ -184,7 +185,7 @@ describe('RolloutWatch', () => {
   });
 
   test('timeout → every changed service is rolled back and the reason says what it waited for', async () => {
-    const clock = new FakeClock();
+    const clock = new FakeClock(SENT_AT);
     const swarm = new FakeSwarm(
       [frame([web('updating')], [running('old1')])],
       [frame([web('rollback_completed', ROLLBACK_START)], [running('old1')])],
@@ -235,7 +236,7 @@ describe('RolloutWatch', () => {
       if (argv.includes('--rollback')) throw new Error('update out of sequence');
       return original(argv, options);
     };
-    const clock = new FakeClock();
+    const clock = new FakeClock(SENT_AT);
     const { run, log } = watch(swarm, [{ name: 'shop_web', before: webBefore }], { clock, timeoutMs: 10_000 });
     const result = await run;
     expect(result.outcome).toBe('failed');
@@ -267,7 +268,7 @@ describe('RolloutWatch', () => {
       ]);
       const { run } = watch(swarm, [{ name: 'shop_web', before: webBefore }], {
         useEvents: true,
-        clock: new FrozenClock(),
+        clock: new FrozenClock(SENT_AT),
       });
       setTimeout(() => swarm.emit(event), 20);
       const result = await run;
@@ -284,7 +285,7 @@ describe('RolloutWatch', () => {
       };
       const { run } = watch(swarm, [{ name: 'shop_web', before: webBefore }], {
         useEvents: true,
-        clock: new FrozenClock(),
+        clock: new FrozenClock(SENT_AT),
       });
       const result = await run;
       expect(result.outcome).toBe('deployed');
@@ -296,14 +297,14 @@ describe('RolloutWatch', () => {
         frame([web('updating')]),
         frame([web('completed')], [running('a'), running('b', 'web', 2)]),
       ];
-      const withEvents = new FakeClock();
+      const withEvents = new FakeClock(SENT_AT);
       await watch(new FakeSwarm(frames), [{ name: 'shop_web', before: webBefore }], {
         useEvents: true,
         clock: withEvents,
         tickMs: 2_000,
       }).run;
       expect(withEvents.sleeps).toEqual([2_000, 2_000]);
-      const polling = new FakeClock();
+      const polling = new FakeClock(SENT_AT);
       await watch(new FakeSwarm(frames), [{ name: 'shop_web', before: webBefore }], {
         useEvents: false,
         clock: polling,

@@ -1,6 +1,6 @@
+import { FakeClock } from '../../support/clock.js';
 import { describe, expect, test } from 'vitest';
-import { MemoryLog } from '../../../src/core/log.js';
-import type { Clock } from '../../../src/core/retry.js';
+import { MemoryLog } from '../../support/memory-log.js';
 import {
   LockError,
   acquireLock,
@@ -16,26 +16,11 @@ import { ScriptedRunner } from '../../support/scripted-runner.js';
 const MANAGER_OFFSET = 3_600_000;
 const START = Date.parse('2026-11-23T04:00:00Z');
 
-/** A fake clock: sleeping advances time at once, and lets a test act at a given moment. */
-class FakeClock implements Clock {
-  t = START;
-  readonly sleeps: number[] = [];
-  onSleep: ((now: number) => void) | undefined;
-  now(): number {
-    return this.t;
-  }
-  async sleep(ms: number): Promise<void> {
-    this.sleeps.push(ms);
-    this.t += ms;
-    this.onSleep?.(this.t);
-  }
-}
-
 /**
  * The swarm's config store as far as the lock uses it: `config create` is atomic (a second create
  * of a name fails with AlreadyExists, as the managers' Raft store answers), inspect by name, rm by ID.
  */
-class FakeSwarm {
+class FakeConfigStore {
   readonly configs = new Map<string, { id: string; data: string; labels: string[]; createdAt: number }>();
   private ids = 0;
   readonly runner = new ScriptedRunner();
@@ -118,8 +103,8 @@ function otherHolder(clock: FakeClock, override: Partial<LockHolder> = {}): stri
 }
 
 function setup() {
-  const clock = new FakeClock();
-  const swarm = new FakeSwarm(clock);
+  const clock = new FakeClock(START);
+  const swarm = new FakeConfigStore(clock);
   const log = new MemoryLog();
   const options = {
     runner: swarm.runner,

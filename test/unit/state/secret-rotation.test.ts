@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { CommandError } from '../../../src/core/errors.js';
-import { MemoryLog } from '../../../src/core/log.js';
+import { MemoryLog } from '../../support/memory-log.js';
 import { resolveRollbackTarget, type Release } from '../../../src/state/history.js';
 import { ensureObjects, pruneObjects } from '../../../src/state/objects.js';
 import { ScriptedRunner } from '../../support/scripted-runner.js';
