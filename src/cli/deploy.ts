@@ -294,7 +294,7 @@ export async function runRollout(
   const result = await withRunner(deps, settings.connection, log, (runner) =>
     runDeploy({ runner, log }, settings.request),
   );
-  if (json) printJson(io, resultJson(settings.request.client, result, withRendered));
+  if (json) printJson(io, resultJson(settings.request.tenant.name, result, withRendered));
   else io.out(formatResult(result, withRendered));
   return result.status === 'deployed' || result.status === 'planned' ? EXIT_OK : EXIT_FAILURE;
 }

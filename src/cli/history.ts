@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { readConnection } from '../rollout/settings.js';
 import type { Release } from '../state/history.js';
 import { readHistory } from '../state/history.js';
-import { validateClientName } from '../core/names.js';
+import { Tenant } from '../core/tenant.js';
 import { imageVersion, summarizeRelease } from '../views/overview.js';
 import { EXIT_OK, type CliIo, type Command } from './command.js';
 import { CONNECTION_HELP, connectionInputs, connectionOptions } from './connection.js';
@@ -36,9 +36,9 @@ export function releaseNote(release: Release | Omit<Release, 'stack'>): string {
   if (release.verdict !== 'deployed' && release.reason) return clipText(safeText(release.reason), 80);
   if (release.kind === 'rollback' && release.restored) return `restores ${release.restored}`;
   if (release.kind === 'scale') {
-    const prefix = `${release.client}_`;
+    const tenant = Tenant.recorded(release.client);
     return Object.entries(release.replicas)
-      .map(([name, count]) => `${name.startsWith(prefix) ? name.slice(prefix.length) : name}=${count}`)
+      .map(([name, count]) => `${tenant.unscoped(name)}=${count}`)
       .join(' ');
   }
   return '';
@@ -86,7 +86,7 @@ async function runHistory(args: string[], io: CliIo, deps: OperatorDeps): Promis
     log,
     async () => {
       const connection = readConnection(cliInputs(connectionInputs(values, deps.env, io.cwd), log));
-      validateClientName(client, 'client');
+      Tenant.parse(client, 'client');
       const releases = await withRunner(deps, connection, log, (runner) => readHistory(runner, client));
       const summaries = releases.map(summarizeRelease);
       if (values.json) printJson(io, { client, releases: summaries });

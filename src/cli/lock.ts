@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { readConnection } from '../rollout/settings.js';
 import { describeHolder, holdMaintenance, readLock, releaseMaintenance } from '../state/lock.js';
-import { validateClientName } from '../core/names.js';
+import { Tenant } from '../core/tenant.js';
 import { EXIT_OK, UsageError, type CliIo, type Command } from './command.js';
 import { CONNECTION_HELP, connectionInputs, connectionOptions } from './connection.js';
 import { cliSettings } from './deploy.js';
@@ -66,7 +66,7 @@ async function runLock(args: string[], io: CliIo, deps: OperatorDeps): Promise<n
       const connectionValues = connectionInputs(values, deps.env, io.cwd);
       if (action === 'show') {
         const connection = readConnection(cliInputs(connectionValues, log));
-        validateClientName(client, 'client');
+        Tenant.parse(client, 'client');
         const lock = await withRunner(deps, connection, log, (runner) => readLock(runner, client));
         if (values.json) printJson(io, { client, lock: lock?.holder ?? null });
         else io.out(lock ? `${client}: ${safeText(describeHolder(lock.holder, deps.now()))}` : `${client}: not locked`);

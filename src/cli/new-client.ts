@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigurationError } from '../core/errors.js';
-import { showValue, validateClientName } from '../core/names.js';
+import { showValue } from '../core/names.js';
+import { Tenant } from '../core/tenant.js';
 import { validateDomain, validatePort } from '../compose/traefik.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo, type Command } from './command.js';
 
@@ -73,7 +74,7 @@ function choice<T extends string>(value: string, allowed: readonly T[], input: s
 
 /** Validates the command's values; each error names the option to fix. */
 export function resolveClientSpec(input: ClientSpecInput): ClientSpec {
-  const name = validateClientName(input.name, 'name');
+  const name = Tenant.parse(input.name, 'name').name;
   if (input.domains.length === 0) throw new ConfigurationError('at least one --domain is required', 'domain');
   const domains = [...new Set(input.domains.map((d) => validateDomain(d.trim(), 'domain')))];
   const service = input.service ?? 'api';
@@ -122,7 +123,7 @@ const RUNTIME_ENV: Record<Runtime, string[]> = {
 export function renderStackFile(spec: ClientSpec): string {
   const env = RUNTIME_ENV[spec.runtime].map((line) => `      ${line.replace('{port}', String(spec.servicePort))}`);
   return `# ${spec.name}'s stack on the shared Swarm. swarm-deploy replaces \${IMAGE} with the pushed digest,
-# puts every service on the client's own network (${spec.name}-net), adds the Traefik labels for the
+# puts every service on the client's own network (${Tenant.recorded(spec.name).network}), adds the Traefik labels for the
 # domain(s), the placement for the ${spec.tier} tier, and safe update settings where none are set here.
 version: '3.8'
 
@@ -248,7 +249,7 @@ const EXAMPLE: Record<Runtime, string> = {
 
 /** What a person still has to do once, with this client's names filled in. */
 export function oneTimeSteps(spec: ClientSpec): string {
-  const net = `${spec.name}-net`;
+  const net = Tenant.recorded(spec.name).network;
   // Each step is its lines; commands are indented by two more spaces than the text.
   const steps: string[][] = [
     [

@@ -96,7 +96,7 @@ async function runScale(args: string[], io: CliIo, deps: OperatorDeps): Promise<
             'client',
           );
         }
-        const change = planScale(current, client, target, 'scale');
+        const change = planScale(current, request.tenant, target, 'scale');
         const live = (await inspectServices(runner, [change.fullName])).get(change.fullName);
         if (live && desiredReplicas(live) === change.to && change.from === change.to) {
           const message = `${change.fullName} already runs ${change.to} replica${change.to === 1 ? '' : 's'}: nothing to do`;

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { readConnection } from '../rollout/settings.js';
 import { describeHolder, type LockHolder } from '../state/lock.js';
-import { validateClientName } from '../core/names.js';
+import { Tenant } from '../core/tenant.js';
 import {
   readClientStatus,
   readClusterOverview,
@@ -138,7 +138,7 @@ async function runStatus(args: string[], io: CliIo, deps: OperatorDeps): Promise
     log,
     async () => {
       const connection = readConnection(cliInputs(connectionInputs(values, deps.env, io.cwd), log));
-      if (client !== undefined) validateClientName(client, 'client');
+      if (client !== undefined) Tenant.parse(client, 'client');
       return withRunner(deps, connection, log, async (runner) => {
         if (client === undefined) {
           const rows = await readClusterOverview(runner);

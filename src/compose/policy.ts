@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../core/errors.js';
+import type { Tenant } from '../core/tenant.js';
 import type { YamlPath } from './interpolate.js';
 import { showValue } from '../core/names.js';
 import { checkTraefikLabels } from './traefik.js';
@@ -65,7 +66,7 @@ export interface Violation {
 }
 
 export interface JudgedStack {
-  client: string;
+  tenant: Tenant;
   /** The stack file path, for messages and annotations. */
   file: string;
   /** The parsed document after variable substitution, before rendering adds anything. */
@@ -100,14 +101,14 @@ function isExternal(definition: unknown): boolean {
   return isTrue(definition.external) || isRecord(definition.external);
 }
 
-/** The name Swarm gives a top-level network, volume, secret or config of stack `client`. */
-export function objectName(client: string, key: string, definition: unknown): string {
+/** The name Swarm gives a top-level network, volume, secret or config of the tenant's stack. */
+export function objectName(tenant: Tenant, key: string, definition: unknown): string {
   if (isRecord(definition)) {
     if (isRecord(definition.external) && typeof definition.external.name === 'string') return definition.external.name;
     if (typeof definition.name === 'string') return definition.name;
     if (isExternal(definition)) return key;
   }
-  return `${client}_${key}`;
+  return tenant.scoped(key);
 }
 
 /**
@@ -157,7 +158,7 @@ const HOST_NETWORKS = new Set(['host', 'ingress']);
 const DOCKER_SOCKET = /docker\.sock/;
 
 export function judgeStack(stack: JudgedStack, policy: PolicySettings): Violation[] {
-  const { client, file, document } = stack;
+  const { tenant, file, document } = stack;
   const severity = policy.mode === 'enforce' ? 'error' : 'warning';
   const violations: Violation[] = [];
   const add = (rule: PolicyRule, path: YamlPath, message: string, service?: string): void => {
@@ -167,17 +168,17 @@ export function judgeStack(stack: JudgedStack, policy: PolicySettings): Violatio
     if (line !== undefined) violation.line = line;
     violations.push(violation);
   };
-  const clientNet = `${client}-net`;
+  const clientNet = tenant.network;
 
   // Top-level networks: external ones must be the client's network; own ones stay overlay and namespaced.
   const networkNames: string[] = [clientNet];
   for (const [key, definition] of entries(document.networks)) {
     const path = ['networks', key];
-    const name = objectName(client, key, definition);
+    const name = objectName(tenant, key, definition);
     if (isExternal(definition) || (isRecord(definition) && typeof definition.name === 'string')) {
       if (HOST_NETWORKS.has(name)) {
         add('host-network', path, `network "${key}" is the node's ${name} network`);
-      } else if (name !== clientNet && !name.startsWith(`${client}_`)) {
+      } else if (name !== clientNet && !tenant.owns(name)) {
         add('foreign-network', path, `network "${key}" is ${showValue(name)}, not the client's network ${clientNet}`);
       }
     }
@@ -199,12 +200,12 @@ export function judgeStack(stack: JudgedStack, policy: PolicySettings): Violatio
   for (const [key, definition] of entries(document.volumes)) {
     const path = ['volumes', key];
     if (!isRecord(definition)) continue;
-    const name = objectName(client, key, definition);
-    if ((isExternal(definition) || typeof definition.name === 'string') && !name.startsWith(`${client}_`)) {
+    const name = objectName(tenant, key, definition);
+    if ((isExternal(definition) || typeof definition.name === 'string') && !tenant.owns(name)) {
       add(
         'foreign-volume',
         path,
-        `volume "${key}" is ${showValue(name)}, which is not named after the client ("${client}_...")`,
+        `volume "${key}" is ${showValue(name)}, which is not named after the client ("${tenant.scoped('...')}")`,
       );
     }
     const options = isRecord(definition.driver_opts) ? definition.driver_opts : {};
@@ -223,12 +224,12 @@ export function judgeStack(stack: JudgedStack, policy: PolicySettings): Violatio
     const supplied = kind === 'secrets' ? stack.suppliedSecrets : stack.suppliedConfigs;
     for (const [key, definition] of entries(document[kind])) {
       if (supplied?.has(key) || !isExternal(definition)) continue;
-      const name = objectName(client, key, definition);
-      if (!name.startsWith(`${client}_`)) {
+      const name = objectName(tenant, key, definition);
+      if (!tenant.owns(name)) {
         add(
           rule,
           [kind, key],
-          `${kind.slice(0, -1)} "${key}" is ${showValue(name)}, which does not belong to the client ("${client}_...")`,
+          `${kind.slice(0, -1)} "${key}" is ${showValue(name)}, which does not belong to the client ("${tenant.scoped('...')}")`,
         );
       }
     }
@@ -320,7 +321,7 @@ export function judgeStack(stack: JudgedStack, policy: PolicySettings): Violatio
     }
 
     const deploy = isRecord(service.deploy) ? service.deploy : {};
-    const ownNetworks = networkNames.filter((network) => network === clientNet || network.startsWith(`${client}_`));
+    const ownNetworks = networkNames.filter((network) => network === clientNet || tenant.owns(network));
     for (const [labels, path] of [
       [deploy.labels, at('deploy', 'labels')],
       [service.labels, at('labels')],
@@ -339,7 +340,7 @@ export function judgeStack(stack: JudgedStack, policy: PolicySettings): Violatio
           );
         }
       }
-      for (const problem of checkTraefikLabels(byKey, client, policy.domains, ownNetworks)) {
+      for (const problem of checkTraefikLabels(byKey, tenant, policy.domains, ownNetworks)) {
         refuse('traefik-labels', pathOf.get(problem.key) ?? path, `service "${name}": ${problem.message}`);
       }
     }

@@ -3,7 +3,8 @@ import type { Node as YamlNode, Pair } from 'yaml';
 import { ConfigurationError, errorMessage } from '../core/errors.js';
 import { interpolateTree, locationText } from './interpolate.js';
 import type { Where, YamlPath } from './interpolate.js';
-import { imageRefProblem, showValue, validateClientName, validateImageRef } from '../core/names.js';
+import { imageRefProblem, showValue, validateImageRef } from '../core/names.js';
+import { LABELS, type Tenant } from '../core/tenant.js';
 import {
   applyDefaultLimits,
   isRecord,
@@ -36,7 +37,7 @@ export interface ReleaseInfo {
 }
 
 export interface RenderOptions {
-  client: string;
+  tenant: Tenant;
   /** The stack file's path, for messages and annotations. */
   file: string;
   /** The stack file's content. */
@@ -294,14 +295,13 @@ function isNoneTest(test: unknown): boolean {
 }
 
 export function renderStack(options: RenderOptions): RenderedStack {
-  const client = validateClientName(options.client);
-  const { file, policy } = options;
+  const { tenant, file, policy } = options;
   validatePolicySettings(policy);
   const domains = policy.domains.map((domain) => validateDomain(domain));
   if (policy.entrypoint !== undefined) validateTraefikToken(policy.entrypoint, 'entrypoint');
   if (policy.certResolver !== undefined) validateTraefikToken(policy.certResolver, 'cert-resolver');
   if (options.image !== undefined) validateImageRef(options.image, 'image');
-  const network = `${client}-net`;
+  const network = tenant.network;
   const stackError = (path: YamlPath, message: string, input = 'stack-file'): ConfigurationError =>
     new ConfigurationError(`${locationText({ file, line: parsed.lineOf(path) })}: ${message}`, input);
 
@@ -340,10 +340,10 @@ export function renderStack(options: RenderOptions): RenderedStack {
   };
   for (const [name, service] of Object.entries(services)) {
     if (!isRecord(service)) throw stackError(['services', name], `service "${name}" must be a mapping`);
-    if (`${client}_${name}`.length > SERVICE_NAME_MAX) {
+    if (tenant.scoped(name).length > SERVICE_NAME_MAX) {
       throw stackError(
         ['services', name],
-        `service name "${client}_${name}" is longer than ${SERVICE_NAME_MAX} characters`,
+        `service name "${tenant.scoped(name)}" is longer than ${SERVICE_NAME_MAX} characters`,
       );
     }
     for (const ref of serviceNetworks(service)) {
@@ -385,7 +385,7 @@ export function renderStack(options: RenderOptions): RenderedStack {
 
   const violations = judgeStack(
     {
-      client,
+      tenant,
       file,
       document,
       lineOf: parsed.lineOf,
@@ -424,7 +424,7 @@ export function renderStack(options: RenderOptions): RenderedStack {
   const networks = record(document, 'networks');
   let networkKey = Object.entries(networks).find(
     ([key, definition]) =>
-      isRecord(definition) && definition.external !== undefined && objectName(client, key, definition) === network,
+      isRecord(definition) && definition.external !== undefined && objectName(tenant, key, definition) === network,
   )?.[0];
   if (networkKey === undefined) {
     networkKey = network;
@@ -482,12 +482,12 @@ export function renderStack(options: RenderOptions): RenderedStack {
 
     const labels = labelMap(deploy.labels);
     for (const key of Object.keys(labels)) if (key.startsWith('swarm-deploy.')) delete labels[key];
-    Object.assign(labels, releaseLabels(client, options.release));
+    Object.assign(labels, releaseLabels(tenant, options.release));
     if (name === routed) {
       Object.assign(
         labels,
         traefikLabels({
-          client,
+          tenant,
           service: name,
           domains,
           port: policy.port as number,
@@ -513,14 +513,14 @@ export function renderStack(options: RenderOptions): RenderedStack {
     const mode = typeof deploy.mode === 'string' ? deploy.mode : 'replicated';
     const entry: RenderedService = {
       name,
-      fullName: `${client}_${name}`,
+      fullName: tenant.scoped(name),
       image: service.image,
       monitorMs,
       secrets: serviceReferences(service, 'secrets').map((ref) =>
-        objectName(client, ref.name, declared.secrets[ref.name]),
+        objectName(tenant, ref.name, declared.secrets[ref.name]),
       ),
       configs: serviceReferences(service, 'configs').map((ref) =>
-        objectName(client, ref.name, declared.configs[ref.name]),
+        objectName(tenant, ref.name, declared.configs[ref.name]),
       ),
     };
     if (typeof deploy.replicas === 'number') entry.replicas = deploy.replicas;
@@ -561,8 +561,8 @@ function labelMap(labels: unknown): Record<string, unknown> {
   return map;
 }
 
-export function releaseLabels(client: string, release: ReleaseInfo): Record<string, string> {
-  const labels: Record<string, string> = { 'swarm-deploy.client': client, 'swarm-deploy.release': release.id };
+export function releaseLabels(tenant: Tenant, release: ReleaseInfo): Record<string, string> {
+  const labels: Record<string, string> = { [LABELS.client]: tenant.name, [LABELS.release]: release.id };
   if (release.gitSha !== undefined) labels['swarm-deploy.git-sha'] = release.gitSha;
   if (release.runUrl !== undefined) labels['swarm-deploy.run-url'] = release.runUrl;
   if (release.actor !== undefined) labels['swarm-deploy.actor'] = release.actor;

@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../core/errors.js';
+import type { Tenant } from '../core/tenant.js';
 import { showValue } from '../core/names.js';
 
 /**
@@ -40,13 +41,8 @@ export function validatePort(port: number, input = 'port'): number {
   return port;
 }
 
-/** The router and service name of a routed service. Dots would split Traefik's label path. */
-export function routerName(client: string, service: string): string {
-  return `${client}-${service.replace(/[^A-Za-z0-9-]/g, '-')}`;
-}
-
 export interface RouteSettings {
-  client: string;
+  tenant: Tenant;
   service: string;
   domains: readonly string[];
   port: number;
@@ -56,14 +52,14 @@ export interface RouteSettings {
 
 /** The Traefik v3 labels that route `domains` to `port` of the service over `<client>-net`. */
 export function traefikLabels(route: RouteSettings): Record<string, string> {
-  const name = routerName(route.client, route.service);
+  const name = route.tenant.router(route.service);
   const router = `traefik.http.routers.${name}`;
   const labels: Record<string, string> = {
     'traefik.enable': 'true',
     [`${router}.rule`]: route.domains.map((domain) => `Host(\`${validateDomain(domain)}\`)`).join(' || '),
     [`${router}.service`]: name,
     [`traefik.http.services.${name}.loadbalancer.server.port`]: String(validatePort(route.port)),
-    'traefik.swarm.network': `${route.client}-net`,
+    'traefik.swarm.network': route.tenant.network,
   };
   if (route.entrypoint !== undefined) {
     labels[`${router}.entrypoints`] = validateTraefikToken(route.entrypoint, 'entrypoint');
@@ -201,7 +197,7 @@ const NAMED = /^traefik\.(http|tcp|udp)\.(routers|services|middlewares|serverstr
  */
 export function checkTraefikLabels(
   labels: Readonly<Record<string, unknown>>,
-  client: string,
+  tenant: Tenant,
   domains: readonly string[],
   networks: readonly string[],
 ): LabelProblem[] {
@@ -219,10 +215,10 @@ export function checkTraefikLabels(
         problems.push({ key, message: `label ${key}: UDP routers match a whole entrypoint and are not allowed` });
         continue;
       }
-      if (name !== client && !name.startsWith(`${client}-`)) {
+      if (!tenant.ownsRouter(name)) {
         problems.push({
           key,
-          message: `label ${key}: Traefik ${named[2]} names must start with "${client}-" so they cannot collide with another client's`,
+          message: `label ${key}: Traefik ${named[2]} names must start with "${tenant.name}-" so they cannot collide with another client's`,
         });
         continue;
       }

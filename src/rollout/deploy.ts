@@ -8,6 +8,7 @@ import { formatDuration } from '../core/duration.js';
 import { errorMessage } from '../core/errors.js';
 import type { Log } from '../core/log.js';
 import { systemClock, type Clock } from '../core/retry.js';
+import { Tenant } from '../core/tenant.js';
 import {
   ensureNetwork,
   inspectServices,
@@ -41,7 +42,7 @@ import { RolloutWatch, type ServiceReport, type TimelineEntry, type WatchTarget 
 export type DeployStatus = 'deployed' | 'rolled-back' | 'failed' | 'planned';
 
 export interface DeployRequest {
-  client: string;
+  tenant: Tenant;
   stackFile: string;
   stackText: string;
   image?: string | undefined;
@@ -101,15 +102,15 @@ export function prepareStack(request: DeployRequest, release: ReleaseInfo): Prep
   const secrets = [...request.secrets].map(([name, content]) => ({
     name,
     content,
-    versioned: versionedName(request.client, name, content, 'secrets'),
+    versioned: versionedName(request.tenant, name, content, 'secrets'),
   }));
   const configs = [...request.configs].map(([name, content]) => ({
     name,
     content,
-    versioned: versionedName(request.client, name, content, 'configs'),
+    versioned: versionedName(request.tenant, name, content, 'configs'),
   }));
   const rendered = renderStack({
-    client: request.client,
+    tenant: request.tenant,
     file: request.stackFile,
     text: request.stackText,
     image: request.image,
@@ -135,28 +136,28 @@ async function managerClock(runner: CommandRunner, clock: Clock): Promise<[numbe
 }
 
 /** Full service names (`<client>_<service>`) of a rendered stack. */
-export function stackServiceNames(client: string, yaml: string): string[] {
+export function stackServiceNames(tenant: Tenant, yaml: string): string[] {
   const doc = parseDocument(yaml);
   const services = doc.get('services', true) as { items?: { key: unknown }[] } | undefined;
-  return (services?.items ?? []).map(
-    (item) => `${client}_${String((item.key as { value?: unknown }).value ?? item.key)}`,
+  return (services?.items ?? []).map((item) =>
+    tenant.scoped(String((item.key as { value?: unknown }).value ?? item.key)),
   );
 }
 
 /** A recorded release's stack with its exact digests and this run's release labels. */
 export function restoreStack(
   target: Release,
-  client: string,
+  tenant: Tenant,
   release: ReleaseInfo,
   replicas: Readonly<Record<string, number>> = {},
 ): string {
   const doc = parseDocument(target.stack);
   const services = doc.get('services', true) as { items?: { key: { value?: unknown } | unknown }[] } | undefined;
-  const labels = releaseLabels(client, release);
+  const labels = releaseLabels(tenant, release);
   for (const item of services?.items ?? []) {
     const key = item.key as { value?: unknown };
     const name = String(key.value ?? item.key);
-    const image = target.images[`${client}_${name}`];
+    const image = target.images[tenant.scoped(name)];
     if (image) doc.setIn(['services', name, 'image'], image);
     const count = replicas[name];
     if (count !== undefined) doc.setIn(['services', name, 'deploy', 'replicas'], count);
@@ -167,13 +168,13 @@ export function restoreStack(
 }
 
 function mainService(
-  client: string,
+  tenant: Tenant,
   services: Map<string, ServiceInfo>,
   rendered: RenderedStack | undefined,
   image: string | undefined,
 ): string | undefined {
   const byImage = rendered?.services.find((s) => image !== undefined && s.image === image)?.fullName;
-  return byImage ?? rendered?.services[0]?.fullName ?? [...services.keys()].sort()[0] ?? `${client}_app`;
+  return byImage ?? rendered?.services[0]?.fullName ?? [...services.keys()].sort()[0] ?? tenant.scoped('app');
 }
 
 export interface DeployContext {
@@ -186,6 +187,7 @@ export interface DeployContext {
 
 export async function runDeploy(context: DeployContext, request: DeployRequest): Promise<DeployResult> {
   const { runner, log } = context;
+  const { tenant } = request;
   const clock = context.clock ?? systemClock;
   const started = clock.now();
   const releaseId = newReleaseId(new Date(clock.now()));
@@ -208,24 +210,19 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
   }
 
   if (request.dryRun) {
-    const before = await stackServices(runner, request.client);
-    const history = await readHistory(runner, request.client);
+    const before = await stackServices(runner, tenant.stack);
+    const history = await readHistory(runner, tenant.name);
     let yaml = prepared?.rendered.yaml;
     if (request.rollbackTo)
-      yaml = restoreStack(
-        resolveRollbackTarget(history, request.rollbackTo),
-        request.client,
-        releaseInfo,
-        request.replicas,
-      );
-    const diff = planDiff(before, yaml ?? '', request.client);
+      yaml = restoreStack(resolveRollbackTarget(history, request.rollbackTo), tenant, releaseInfo, request.replicas);
+    const diff = planDiff(before, yaml ?? '', tenant);
     return { ...base, status: 'planned', diff, rendered: yaml, durationMs: clock.now() - started };
   }
 
   const lock = await acquireLock({
     runner,
     log,
-    client: request.client,
+    client: tenant.name,
     runUrl: request.runUrl,
     actor: request.actor,
     waitMs: request.lockWaitMs,
@@ -248,12 +245,12 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
     // overhead over a bare `docker stack deploy` stays one round trip here, not six.
     const p = prepared;
     const [history, before, [sentAt, clockOffset], , , , login] = await Promise.all([
-      readHistory(runner, request.client),
-      stackServices(runner, request.client),
+      readHistory(runner, tenant.name),
+      stackServices(runner, tenant.stack),
       managerClock(runner, clock),
-      ensureNetwork(runner, `${request.client}-net`, request.client),
-      p ? ensureObjects(runner, log, 'secret', request.client, p.secrets) : undefined,
-      p ? ensureObjects(runner, log, 'config', request.client, p.configs) : undefined,
+      ensureNetwork(runner, tenant),
+      p ? ensureObjects(runner, log, 'secret', tenant, p.secrets) : undefined,
+      p ? ensureObjects(runner, log, 'config', tenant, p.configs) : undefined,
       request.registry
         ? registryLogin(runner, request.registry.server, request.registry.username, request.registry.password)
         : undefined,
@@ -272,9 +269,9 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
         (request.kind === 'scale' ? currentRelease(history) : undefined) ??
         resolveRollbackTarget(history, request.rollbackTo);
       log.info(
-        `${request.kind === 'scale' ? `Scaling ${request.client} from` : `Rolling ${request.client} back to`} release ${restored.id}${restored.gitSha ? ` (${restored.gitSha.slice(0, 7)})` : ''}`,
+        `${request.kind === 'scale' ? `Scaling ${tenant.name} from` : `Rolling ${tenant.name} back to`} release ${restored.id}${restored.gitSha ? ` (${restored.gitSha.slice(0, 7)})` : ''}`,
       );
-      yaml = restoreStack(restored, request.client, releaseInfo, request.replicas);
+      yaml = restoreStack(restored, tenant, releaseInfo, request.replicas);
       secrets = restored.secrets;
       configs = restored.configs;
     } else {
@@ -284,12 +281,12 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
       configs = Object.fromEntries(ready.configs.map((c) => [c.name, c.versioned]));
     }
 
-    const main = mainService(request.client, before, prepared?.rendered, request.image);
+    const main = mainService(tenant, before, prepared?.rendered, request.image);
     const previousImage = main ? before.get(main)?.Spec.TaskTemplate.ContainerSpec?.Image : undefined;
     const offset = clockOffset;
-    log.info(`Deploying stack ${request.client} (release ${releaseId}) through ${runner.description}`);
+    log.info(`Deploying stack ${tenant.stack} (release ${releaseId}) through ${runner.description}`);
     const output = await stackDeploy(runner, {
-      stack: request.client,
+      stack: tenant.stack,
       composeYaml: yaml,
       prune: request.prune,
       withRegistryAuth: request.registry !== undefined,
@@ -299,7 +296,7 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
 
     // The stack's services are known by name (from the rendered or recorded stack, and the snapshot):
     // one inspect, no listing round trip.
-    const names = new Set([...before.keys(), ...stackServiceNames(request.client, yaml)]);
+    const names = new Set([...before.keys(), ...stackServiceNames(tenant, yaml)]);
     const after = await inspectServices(runner, [...names]);
     const targets: WatchTarget[] = [];
     for (const [name, service] of after) {
@@ -347,7 +344,7 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
 
     const release: Release = {
       id: releaseId,
-      client: request.client,
+      client: tenant.name,
       kind: request.kind ?? (request.rollbackTo ? 'rollback' : 'deploy'),
       time: releaseInfo.time,
       verdict: watch.outcome,
@@ -405,10 +402,11 @@ async function recordRelease(
   const kept = [release, ...history].slice(0, keep);
   const secrets = new Set(kept.flatMap((r) => Object.values(r.secrets)));
   const configs = new Set(kept.flatMap((r) => Object.values(r.configs)));
+  const tenant = Tenant.recorded(release.client);
   const prune = Promise.all([
     pruneHistory(runner, release.client, [release, ...history], keep),
-    pruneObjects(runner, log, 'secret', release.client, secrets),
-    pruneObjects(runner, log, 'config', release.client, configs),
+    pruneObjects(runner, log, 'secret', tenant, secrets),
+    pruneObjects(runner, log, 'config', tenant, configs),
   ]).catch((error: unknown) => log.warning(`Pruning old releases of ${release.client} failed: ${errorMessage(error)}`));
   await Promise.all([prune, afterWrite()]);
 }

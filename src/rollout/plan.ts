@@ -2,6 +2,7 @@
  * What a deploy would change, for `dry-run` and the CLI's `plan`: the rendered stack compared with
  * the services running now (images, env, labels, secrets, replicas, services added or removed).
  */
+import type { Tenant } from '../core/tenant.js';
 import { parse } from 'yaml';
 import type { ServiceInfo } from '../state/docker.js';
 
@@ -64,12 +65,12 @@ function compareLists(field: string, from: string[], to: string[], changes: Fiel
     changes.push({ field, from: removed.join(', ') || '—', to: added.join(', ') || '—' });
 }
 
-export function planDiff(running: Map<string, ServiceInfo>, renderedYaml: string, client: string): StackDiff {
+export function planDiff(running: Map<string, ServiceInfo>, renderedYaml: string, tenant: Tenant): StackDiff {
   const compose = (parse(renderedYaml, { maxAliasCount: 100 }) ?? {}) as Compose;
   const wanted = compose.services ?? {};
   const diff: StackDiff = { added: [], removed: [], changed: [], unchanged: [] };
   for (const [short, service] of Object.entries(wanted)) {
-    const full = `${client}_${short}`;
+    const full = tenant.scoped(short);
     const current = running.get(full);
     if (!current) {
       diff.added.push(full);
@@ -99,7 +100,7 @@ export function planDiff(running: Map<string, ServiceInfo>, renderedYaml: string
     else diff.unchanged.push(full);
   }
   for (const name of running.keys())
-    if (!Object.keys(wanted).some((s) => `${client}_${s}` === name)) diff.removed.push(name);
+    if (!Object.keys(wanted).some((s) => tenant.scoped(s) === name)) diff.removed.push(name);
   return diff;
 }
 

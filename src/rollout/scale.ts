@@ -4,6 +4,7 @@
  * deployed again with the new replica count, through the same lock, watch and verdict as a deploy,
  * and recorded in the release history as kind `scale`. This module holds the pure checks.
  */
+import type { Tenant } from '../core/tenant.js';
 import { parse } from 'yaml';
 import { ConfigurationError } from '../core/errors.js';
 import type { Release } from '../state/history.js';
@@ -44,26 +45,26 @@ export interface ScaleChange {
  * Checks the target against the release's own stack: only a replicated service of the client's
  * stack can be scaled. Returns the change to deploy.
  */
-export function planScale(release: Release, client: string, target: ScaleTarget, input = 'service'): ScaleChange {
+export function planScale(release: Release, tenant: Tenant, target: ScaleTarget, input = 'service'): ScaleChange {
   const compose = (parse(release.stack, { maxAliasCount: 100 }) ?? {}) as {
     services?: Record<string, { deploy?: { mode?: unknown; replicas?: unknown } | null } | null>;
   };
   const services = Object.keys(compose.services ?? {});
-  const service = target.service.startsWith(`${client}_`) ? target.service.slice(client.length + 1) : target.service;
+  const service = tenant.unscoped(target.service);
   if (!services.includes(service)) {
     throw new ConfigurationError(
-      `${showValue(target.service)} is not a service of ${client}'s stack (release ${release.id} has ${services.join(', ') || 'no services'})`,
+      `${showValue(target.service)} is not a service of ${tenant.name}'s stack (release ${release.id} has ${services.join(', ') || 'no services'})`,
       input,
     );
   }
   const deploy = compose.services?.[service]?.deploy ?? {};
   if (deploy.mode === 'global') {
     throw new ConfigurationError(
-      `${client}_${service} runs in global mode (one task per node); it has no replica count`,
+      `${tenant.scoped(service)} runs in global mode (one task per node); it has no replica count`,
       input,
     );
   }
-  const fullName = `${client}_${service}`;
+  const fullName = tenant.scoped(service);
   const recorded = release.replicas[fullName] ?? Number(deploy.replicas ?? 1);
   return { service, fullName, from: Number.isFinite(recorded) ? recorded : 1, to: target.replicas };
 }

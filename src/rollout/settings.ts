@@ -8,7 +8,8 @@ import { ConfigurationError, errorMessage } from '../core/errors.js';
 import type { Inputs } from '../core/inputs.js';
 import type { DeployRequest } from './deploy.js';
 import { parseKnownHosts } from '../transport/known-hosts.js';
-import { validateClientName, validateImageRef } from '../core/names.js';
+import { validateImageRef } from '../core/names.js';
+import { Tenant } from '../core/tenant.js';
 import type { SshTarget } from '../transport/ssh.js';
 
 export type LockAction = 'deploy' | 'hold' | 'release';
@@ -131,7 +132,7 @@ export function readDeploySettings(inputs: Inputs, env: NodeJS.ProcessEnv = proc
     keyDescription: 'a secret name: letters, digits, _ . -',
   });
 
-  const client = validateClientName(inputs.required('client'), 'client');
+  const tenant = Tenant.parse(inputs.required('client'), 'client');
   const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
   const lock = inputs.choice('lock', ['deploy', 'hold', 'release'] as const, 'deploy');
   const rollbackTo = inputs.optional('rollback-to');
@@ -193,7 +194,7 @@ export function readDeploySettings(inputs: Inputs, env: NodeJS.ProcessEnv = proc
   const context = githubContext(env);
 
   const request: DeployRequest = {
-    client,
+    tenant,
     stackFile,
     stackText,
     image,

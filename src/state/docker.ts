@@ -3,6 +3,7 @@
  * are read with one command (`docker service inspect a b c`), so the number of round trips does
  * not grow with the size of the stack.
  */
+import { LABELS, type Tenant } from '../core/tenant.js';
 import { checkResult, type CommandRunner } from '../core/exec.js';
 
 export interface UpdateStatus {
@@ -124,7 +125,8 @@ export async function taskLogs(runner: CommandRunner, taskId: string, lines = 10
 }
 
 /** The client's own attachable overlay network: created when missing, never removed here. */
-export async function ensureNetwork(runner: CommandRunner, name: string, client: string): Promise<boolean> {
+export async function ensureNetwork(runner: CommandRunner, tenant: Tenant): Promise<boolean> {
+  const name = tenant.network;
   const found = await runner.run(['docker', 'network', 'inspect', '--format', '{{.Driver}} {{.Scope}}', name], {
     allowFailure: true,
   });
@@ -137,7 +139,7 @@ export async function ensureNetwork(runner: CommandRunner, name: string, client:
     'overlay',
     '--attachable',
     '--label',
-    `swarm-deploy.client=${client}`,
+    `${LABELS.client}=${tenant.name}`,
     name,
   ];
   const created = await runner.run(argv, { allowFailure: true });

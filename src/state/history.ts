@@ -4,12 +4,10 @@
  * managers' Raft, readable from any manager), labelled with the client; configs are immutable,
  * so a release is written once, with its verdict, when the deploy ends.
  */
+import { LABELS, Tenant } from '../core/tenant.js';
 import { randomBytes } from 'node:crypto';
 import { ConfigurationError } from '../core/errors.js';
 import type { CommandRunner } from '../core/exec.js';
-
-export const RELEASE_KIND_LABEL = 'swarm-deploy.kind';
-export const CLIENT_LABEL = 'swarm-deploy.client';
 
 export type ReleaseKind = 'deploy' | 'rollback' | 'scale';
 export type ReleaseVerdict = 'deployed' | 'rolled-back' | 'failed';
@@ -48,23 +46,17 @@ export function newReleaseId(now = new Date(), random = randomBytes(2).toString(
 
 export const RELEASE_ID = /^\d{8}-\d{6}-[0-9a-f]{3}$/;
 
-export function releaseConfigName(client: string, id: string): string {
-  return `sdr.${client}.${id}`;
-}
-
 export async function writeRelease(runner: CommandRunner, release: Release): Promise<void> {
+  const tenant = Tenant.recorded(release.client);
   await runner.run(
     [
       'docker',
       'config',
       'create',
+      ...tenant.labels('release').flatMap((label) => ['--label', label]),
       '--label',
-      `${RELEASE_KIND_LABEL}=release`,
-      '--label',
-      `${CLIENT_LABEL}=${release.client}`,
-      '--label',
-      `swarm-deploy.verdict=${release.verdict}`,
-      releaseConfigName(release.client, release.id),
+      `${LABELS.verdict}=${release.verdict}`,
+      tenant.releaseConfig(release.id),
       '-',
     ],
     { stdin: JSON.stringify(release) },
@@ -82,10 +74,7 @@ export async function readHistory(runner: CommandRunner, client: string): Promis
     'docker',
     'config',
     'ls',
-    '--filter',
-    `label=${RELEASE_KIND_LABEL}=release`,
-    '--filter',
-    `label=${CLIENT_LABEL}=${client}`,
+    ...Tenant.recorded(client).filters('release'),
     '--format',
     '{{.Name}}',
   ]);
@@ -114,7 +103,8 @@ export async function pruneHistory(
   keep: number,
 ): Promise<Release[]> {
   const kept = releases.slice(0, keep);
-  const drop = releases.slice(keep).map((r) => releaseConfigName(client, r.id));
+  const tenant = Tenant.recorded(client);
+  const drop = releases.slice(keep).map((r) => tenant.releaseConfig(r.id));
   if (drop.length > 0) await runner.run(['docker', 'config', 'rm', ...drop], { allowFailure: true });
   return kept;
 }

@@ -10,7 +10,7 @@ import { formatDuration } from '../core/duration.js';
 import type { Log } from '../core/log.js';
 import { systemClock, type Clock } from '../core/retry.js';
 import { managerTime } from './docker.js';
-import { CLIENT_LABEL, RELEASE_KIND_LABEL } from './history.js';
+import { Tenant } from '../core/tenant.js';
 import type { CommandRunner } from '../core/exec.js';
 
 export interface LockHolder {
@@ -36,10 +36,6 @@ export interface HeldLock {
 /** Deploys of this client are blocked (maintenance hold, or the wait for the lock ran out). */
 export class LockError extends ConfigurationError {}
 
-export function lockName(client: string): string {
-  return `sdl.${client}`;
-}
-
 export function describeHolder(holder: LockHolder, now: number): string {
   const who = [holder.actor, holder.runUrl].filter(Boolean).join(' — ') || 'an unknown run';
   const age = formatDuration(Math.max(0, now - holder.since));
@@ -59,11 +55,10 @@ async function tryCreate(runner: CommandRunner, holder: LockHolder): Promise<str
       'docker',
       'config',
       'create',
-      '--label',
-      `${RELEASE_KIND_LABEL}=lock`,
-      '--label',
-      `${CLIENT_LABEL}=${holder.client}`,
-      lockName(holder.client),
+      ...Tenant.recorded(holder.client)
+        .labels('lock')
+        .flatMap((label) => ['--label', label]),
+      Tenant.recorded(holder.client).lockConfig,
       '-',
     ],
     { stdin: JSON.stringify(holder), allowFailure: true },
@@ -74,7 +69,9 @@ async function tryCreate(runner: CommandRunner, holder: LockHolder): Promise<str
 }
 
 export async function readLock(runner: CommandRunner, client: string): Promise<HeldLock | undefined> {
-  const out = await runner.run(['docker', 'config', 'inspect', lockName(client)], { allowFailure: true });
+  const out = await runner.run(['docker', 'config', 'inspect', Tenant.recorded(client).lockConfig], {
+    allowFailure: true,
+  });
   if (out.code !== 0) return undefined;
   const [config] = JSON.parse(out.stdout) as {
     ID: string;
@@ -139,7 +136,7 @@ export async function acquireLock(options: AcquireOptions): Promise<HeldLock> {
       log.info(
         `Took the ${kind} lock of ${client}${announced ? ` after waiting ${formatDuration(clock.now() - start)}` : ''}`,
       );
-      return { id, name: lockName(client), holder };
+      return { id, name: Tenant.recorded(client).lockConfig, holder };
     }
     const existing = await readLock(runner, client);
     if (!existing) {
@@ -149,7 +146,7 @@ export async function acquireLock(options: AcquireOptions): Promise<HeldLock> {
       if (vanished <= 3) continue;
       if (clock.now() - start >= options.waitMs) {
         throw new LockError(
-          `gave up after waiting ${formatDuration(options.waitMs)} for the deploy lock of ${client}: ${lockName(client)} exists but cannot be read`,
+          `gave up after waiting ${formatDuration(options.waitMs)} for the deploy lock of ${client}: ${Tenant.recorded(client).lockConfig} exists but cannot be read`,
           'lock-timeout',
         );
       }

@@ -4,7 +4,7 @@
  */
 import { CommandError } from '../core/errors.js';
 import type { Log } from '../core/log.js';
-import { CLIENT_LABEL, RELEASE_KIND_LABEL } from './history.js';
+import { LABELS, type Tenant } from '../core/tenant.js';
 import type { CommandRunner } from '../core/exec.js';
 
 export type ObjectKind = 'secret' | 'config';
@@ -17,18 +17,8 @@ export interface VersionedObject {
   content: string;
 }
 
-async function listVersioned(runner: CommandRunner, kind: ObjectKind, client: string): Promise<string[]> {
-  const out = await runner.run([
-    'docker',
-    kind,
-    'ls',
-    '--filter',
-    `label=${CLIENT_LABEL}=${client}`,
-    '--filter',
-    `label=${RELEASE_KIND_LABEL}=versioned`,
-    '--format',
-    '{{.Name}}',
-  ]);
+async function listVersioned(runner: CommandRunner, kind: ObjectKind, tenant: Tenant): Promise<string[]> {
+  const out = await runner.run(['docker', kind, 'ls', ...tenant.filters('versioned'), '--format', '{{.Name}}']);
   return out.stdout
     .split('\n')
     .map((n) => n.trim())
@@ -40,11 +30,11 @@ export async function ensureObjects(
   runner: CommandRunner,
   log: Log,
   kind: ObjectKind,
-  client: string,
+  tenant: Tenant,
   objects: VersionedObject[],
 ): Promise<string[]> {
   if (objects.length === 0) return [];
-  const existing = new Set(await listVersioned(runner, kind, client));
+  const existing = new Set(await listVersioned(runner, kind, tenant));
   const created: string[] = [];
   for (const object of objects) {
     if (existing.has(object.versioned)) continue;
@@ -53,12 +43,9 @@ export async function ensureObjects(
         'docker',
         kind,
         'create',
+        ...tenant.labels('versioned').flatMap((label) => ['--label', label]),
         '--label',
-        `${CLIENT_LABEL}=${client}`,
-        '--label',
-        `${RELEASE_KIND_LABEL}=versioned`,
-        '--label',
-        `swarm-deploy.name=${object.name}`,
+        `${LABELS.name}=${object.name}`,
         object.versioned,
         '-',
       ],
@@ -81,10 +68,10 @@ export async function pruneObjects(
   runner: CommandRunner,
   log: Log,
   kind: ObjectKind,
-  client: string,
+  tenant: Tenant,
   keep: ReadonlySet<string>,
 ): Promise<string[]> {
-  const stale = (await listVersioned(runner, kind, client)).filter((name) => !keep.has(name));
+  const stale = (await listVersioned(runner, kind, tenant)).filter((name) => !keep.has(name));
   const removed: string[] = [];
   for (const name of stale) {
     const result = await runner.run(['docker', kind, 'rm', name], { allowFailure: true });

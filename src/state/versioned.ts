@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigurationError } from '../core/errors.js';
-import { showValue, validateClientName } from '../core/names.js';
+import { showValue } from '../core/names.js';
+import type { Tenant } from '../core/tenant.js';
 
 /**
  * Swarm secrets and configs are immutable: `docker stack deploy` with new content under an
@@ -30,12 +31,11 @@ export function contentHash(content: string | Buffer): string {
 }
 
 /** `<client>_<name>_<first 8 hex of sha256(content)>` */
-export function versionedName(client: string, name: string, content: string | Buffer, input = 'secrets'): string {
-  validateClientName(client);
+export function versionedName(tenant: Tenant, name: string, content: string | Buffer, input = 'secrets'): string {
   validateObjectName(name, input);
-  const versioned = `${client}_${name}_${contentHash(content)}`;
+  const versioned = tenant.scoped(`${name}_${contentHash(content)}`);
   if (versioned.length > OBJECT_NAME_MAX) {
-    const room = OBJECT_NAME_MAX - client.length - HASH_LENGTH - 2;
+    const room = OBJECT_NAME_MAX - tenant.scoped('').length - HASH_LENGTH - 1;
     throw new ConfigurationError(
       `the name ${showValue(name)} is too long: with the client prefix and the content hash it would exceed ` +
         `Docker's ${OBJECT_NAME_MAX} characters; use at most ${room} characters`,

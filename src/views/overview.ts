@@ -5,8 +5,9 @@
  * swarm.
  */
 import { inspectServices, serviceTasks, stackServices, type ServiceInfo, type TaskInfo } from '../state/docker.js';
-import { CLIENT_LABEL, RELEASE_KIND_LABEL, readHistory, type Release } from '../state/history.js';
-import { lockName, readLock, type LockHolder } from '../state/lock.js';
+import { readHistory, type Release } from '../state/history.js';
+import { isReleaseConfigName, LABELS, Tenant } from '../core/tenant.js';
+import { readLock, type LockHolder } from '../state/lock.js';
 import type { CommandRunner } from '../core/exec.js';
 import { desiredReplicas } from '../rollout/verdict.js';
 
@@ -111,10 +112,10 @@ export function overviewConfigs(entries: readonly ConfigEntry[], clients: Readon
   const locks: string[] = [];
   for (const entry of entries) {
     if (!clients.has(entry.client)) continue;
-    if (entry.kind === 'release' && entry.name.startsWith(`sdr.${entry.client}.`)) {
+    if (entry.kind === 'release' && Tenant.recorded(entry.client).isReleaseConfig(entry.name)) {
       const seen = newest.get(entry.client);
       if (seen === undefined || entry.name > seen) newest.set(entry.client, entry.name);
-    } else if (entry.kind === 'lock' && entry.name === lockName(entry.client)) {
+    } else if (entry.kind === 'lock' && entry.name === Tenant.recorded(entry.client).lockConfig) {
       locks.push(entry.name);
     }
   }
@@ -130,7 +131,7 @@ function decodeConfig<T>(data: string | undefined): T | undefined {
 }
 
 function clientOf(service: ServiceInfo): string | undefined {
-  return service.Spec.Labels?.[CLIENT_LABEL] ?? service.Spec.Labels?.[STACK_LABEL];
+  return service.Spec.Labels?.[LABELS.client] ?? service.Spec.Labels?.[STACK_LABEL];
 }
 
 /** Pure: put the four answers together, one row per client, sorted by name. */
@@ -185,7 +186,7 @@ export async function readClusterOverview(runner: CommandRunner): Promise<Client
     'service',
     'ls',
     '--filter',
-    `label=${CLIENT_LABEL}`,
+    `label=${LABELS.client}`,
     '--format',
     '{{.Name}}\t{{.Replicas}}',
   ]);
@@ -199,9 +200,9 @@ export async function readClusterOverview(runner: CommandRunner): Promise<Client
     'config',
     'ls',
     '--filter',
-    `label=${RELEASE_KIND_LABEL}`,
+    `label=${LABELS.kind}`,
     '--format',
-    `{{.Name}}\t{{.Label "${CLIENT_LABEL}"}}\t{{.Label "${RELEASE_KIND_LABEL}"}}`,
+    `{{.Name}}\t{{.Label "${LABELS.client}"}}\t{{.Label "${LABELS.kind}"}}`,
   ]);
   const wanted = overviewConfigs(parseConfigList(configs.stdout), clients);
   const releases: Release[] = [];
@@ -213,7 +214,7 @@ export async function readClusterOverview(runner: CommandRunner): Promise<Client
       ? (JSON.parse(out.stdout) as { Spec: { Name: string; Data?: string } }[])
       : [];
     for (const config of inspected) {
-      if (config.Spec.Name.startsWith('sdr.')) {
+      if (isReleaseConfigName(config.Spec.Name)) {
         const release = decodeConfig<Release>(config.Spec.Data);
         if (release?.client && release.id) releases.push(release);
       } else {

@@ -10,7 +10,7 @@ import { memoryState } from '../../src/core/run.js';
 import { LOCK_STATE } from '../../src/actions/swarm-deploy/main.js';
 import { runPost } from '../../src/actions/swarm-deploy/post-main.js';
 import { readHistory } from '../../src/state/history.js';
-import { acquireLock, lockName, readLock, type HeldLock } from '../../src/state/lock.js';
+import { acquireLock, readLock, type HeldLock } from '../../src/state/lock.js';
 import { LocalRunner } from '../../src/core/exec.js';
 import {
   clientName,
@@ -24,6 +24,7 @@ import {
   writeStack,
   type ActionRun,
 } from './support.js';
+import { Tenant } from '../../src/core/tenant.js';
 
 // Issue 4 end to end, through the swarm-deploy action over SSH: the policy gate refuses with
 // nothing changed, secret rotation keeps rollback working, the per-client lock serializes one
@@ -271,7 +272,7 @@ describe('the deploy lock', () => {
   it('lets two different clients deploy at the same time', async () => {
     const one = newClient('par-a');
     const two = newClient('par-b');
-    const locks = new Set([lockName(one), lockName(two)]);
+    const locks = new Set([Tenant.parse(one).lockConfig, Tenant.parse(two).lockConfig]);
     let together = false;
     let done = false;
     // Watch the locks while both run: both held at one moment proves the deploys overlapped.
@@ -352,7 +353,7 @@ describe('the deploy lock', () => {
       hooks: { setOutput: () => undefined, setFailed: () => undefined, state },
     });
     expect(post.failure).toBeUndefined();
-    expect(log.text()).toContain(`The deploy step did not finish: releasing ${lockName(client)}`);
+    expect(log.text()).toContain(`The deploy step did not finish: releasing ${Tenant.parse(client).lockConfig}`);
     expect(await readLock(local, client)).toBeUndefined();
 
     // When the main step finished (state cleared), the post step does nothing, not even connect.

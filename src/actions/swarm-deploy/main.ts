@@ -23,18 +23,18 @@ export async function deployMain({ inputs, log, outputs, state }: ActionContext)
       const lock = await holdMaintenance({
         runner,
         log,
-        client: request.client,
+        client: request.tenant.name,
         runUrl: request.runUrl,
         actor: request.actor,
         waitMs: request.lockWaitMs,
         message: settings.lockMessage,
       });
-      log.info(`Deploys of ${request.client} are now held: ${describeHolder(lock.holder, lock.holder.since)}`);
+      log.info(`Deploys of ${request.tenant.name} are now held: ${describeHolder(lock.holder, lock.holder.since)}`);
       outputs.set('status', 'held');
       return {};
     }
     if (settings.lock === 'release') {
-      await releaseMaintenance(runner, log, request.client);
+      await releaseMaintenance(runner, log, request.tenant.name);
       outputs.set('status', 'released');
       return {};
     }
@@ -69,7 +69,7 @@ export async function deployMain({ inputs, log, outputs, state }: ActionContext)
       log.info(`Rendered stack:\n${result.rendered ?? ''}`);
       log.info(`Changes against what runs now:\n${result.diff ? formatDiff(result.diff) : ''}`);
     }
-    await log.summary(deploySummary(request.client, result));
+    await log.summary(deploySummary(request.tenant.name, result));
     const message = describeResult(result);
     if (result.status === 'deployed' || result.status === 'planned') {
       log.info(message);

@@ -7,6 +7,7 @@ import { ConfigurationError } from '../../../src/core/errors.js';
 import type { DeployResult } from '../../../src/rollout/deploy.js';
 import { parseScaleTarget, planScale } from '../../../src/rollout/scale.js';
 import { configInspect, release, runCli, scratch, ScriptedRunner, service, writeFile } from '../../support/cli.js';
+import { Tenant } from '../../../src/core/tenant.js';
 
 function configurationError(fn: () => unknown): ConfigurationError {
   try {
@@ -291,13 +292,13 @@ describe('scale', () => {
   const current = release('shop', '20261123-034512-a1b');
 
   it('plans a change from the recorded replicas, by short or full name', () => {
-    expect(planScale(current, 'shop', { service: 'web', replicas: 4 })).toEqual({
+    expect(planScale(current, Tenant.parse('shop'), { service: 'web', replicas: 4 })).toEqual({
       service: 'web',
       fullName: 'shop_web',
       from: 2,
       to: 4,
     });
-    expect(planScale(current, 'shop', { service: 'shop_web', replicas: 0 }).service).toBe('web');
+    expect(planScale(current, Tenant.parse('shop'), { service: 'shop_web', replicas: 0 }).service).toBe('web');
   });
 
   it.each([
@@ -309,7 +310,7 @@ describe('scale', () => {
     ['another client’s service', 'blog_web', /is not a service of shop's stack/],
     ['a global service', 'worker', /global mode/],
   ])('refuses %s', (_label, name, message) => {
-    expect(() => planScale(current, 'shop', { service: name, replicas: 2 })).toThrow(message);
+    expect(() => planScale(current, Tenant.parse('shop'), { service: name, replicas: 2 })).toThrow(message);
   });
 
   function historyRunner(): ScriptedRunner {

@@ -11,6 +11,7 @@ import {
 } from '../../../src/compose/policy.js';
 import type { PolicySettings } from '../../../src/compose/policy.js';
 import { PolicyError, renderStack } from '../../../src/compose/stack.js';
+import { Tenant } from '../../../src/core/tenant.js';
 
 const fixtures = new URL('../../fixtures/policy/', import.meta.url);
 const fixtureFiles = readdirSync(fixtures)
@@ -31,7 +32,7 @@ const policy = (override: Partial<PolicySettings> = {}): PolicySettings => ({
 
 function render(file: string, text: string, settings: PolicySettings) {
   return renderStack({
-    client: 'acme',
+    tenant: Tenant.parse('acme'),
     file,
     text,
     image: 'registry.example.com/acme/web:1',
@@ -112,7 +113,7 @@ describe('policy fixtures', () => {
 describe('judgeStack', () => {
   const judge = (document: Record<string, unknown>, override: Partial<PolicySettings> = {}, supplied: string[] = []) =>
     judgeStack(
-      { client: 'acme', file: 's.yml', document, lineOf: () => 1, suppliedSecrets: new Set(supplied) },
+      { tenant: Tenant.parse('acme'), file: 's.yml', document, lineOf: () => 1, suppliedSecrets: new Set(supplied) },
       policy(override),
     ).map((v) => v.rule);
   const service = (fields: Record<string, unknown>) => ({ services: { web: { image: 'x', ...fields } } });
@@ -217,7 +218,7 @@ describe('judgeStack', () => {
     const lines: Record<string, number> = { 'services.a.privileged': 9, 'services.b.cap_add': 4 };
     const violations = judgeStack(
       {
-        client: 'acme',
+        tenant: Tenant.parse('acme'),
         file: 's.yml',
         document: { services: { a: { image: 'x', privileged: true }, b: { image: 'x', cap_add: ['NET_ADMIN'] } } },
         lineOf: (path) => lines[path.join('.')],

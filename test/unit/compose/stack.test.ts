@@ -12,6 +12,7 @@ import {
   toWireYaml,
 } from '../../../src/compose/stack.js';
 import type { RenderOptions } from '../../../src/compose/stack.js';
+import { Tenant } from '../../../src/core/tenant.js';
 
 const IMAGE = `registry.example.com/acme/web@sha256:${'ab'.repeat(32)}`;
 
@@ -19,7 +20,7 @@ const basePolicy: PolicySettings = { mode: 'enforce', allowPublishedPorts: false
 
 function options(text: string, override: Partial<RenderOptions> = {}): RenderOptions {
   return {
-    client: 'acme',
+    tenant: Tenant.parse('acme'),
     file: 'stack.yml',
     text,
     image: IMAGE,
@@ -619,7 +620,7 @@ services:
   test.each([['a;rm -rf /'], ['$(id)'], ['../x'], ['\u0441lient'], ['acme\n'], ['x'.repeat(500)]])(
     'client %j is refused before the stack is read',
     (client) => {
-      expect(() => render(SIMPLE, { client })).toThrow(/^Input "client": /);
+      expect(() => render(SIMPLE, { tenant: Tenant.parse(client) })).toThrow(/^Input "client": /);
     },
   );
 

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigurationError } from '../../../src/core/errors.js';
 import { checkTraefikLabels, ruleHosts, traefikLabels, validateDomain } from '../../../src/compose/traefik.js';
+import { Tenant } from '../../../src/core/tenant.js';
 
 describe('ruleHosts', () => {
   test.each([
@@ -51,7 +52,9 @@ describe('ruleHosts', () => {
 
 describe('traefikLabels', () => {
   test('one domain, no entrypoint or resolver', () => {
-    expect(traefikLabels({ client: 'acme', service: 'web', domains: ['acme.example.com'], port: 8080 })).toStrictEqual({
+    expect(
+      traefikLabels({ tenant: Tenant.parse('acme'), service: 'web', domains: ['acme.example.com'], port: 8080 }),
+    ).toStrictEqual({
       'traefik.enable': 'true',
       'traefik.http.routers.acme-web.rule': 'Host(`acme.example.com`)',
       'traefik.http.routers.acme-web.service': 'acme-web',
@@ -62,7 +65,7 @@ describe('traefikLabels', () => {
 
   test('several domains, entrypoint and certificate resolver; dots in the service name', () => {
     const labels = traefikLabels({
-      client: 'acme',
+      tenant: Tenant.parse('acme'),
       service: 'web.v2',
       domains: ['a.example.com', 'B.example.com'],
       port: 3000,
@@ -84,7 +87,7 @@ describe('traefikLabels', () => {
     [{ entrypoint: 'web secure' }, 'entrypoint'],
     [{ certResolver: 'le`' }, 'cert-resolver'],
   ])('refuses %j naming the input', (override, input) => {
-    const route = { client: 'acme', service: 'web', domains: ['a.com'], port: 80, ...override };
+    const route = { tenant: Tenant.parse('acme'), service: 'web', domains: ['a.com'], port: 80, ...override };
     try {
       traefikLabels(route);
       expect.unreachable();
@@ -143,7 +146,7 @@ describe('checkTraefikLabels', () => {
     [{ 'traefik.docker.network': 'host' }, ['not one of the client']],
     [{ 'other.label': 'Host(`globex.com`)' }, []],
   ])('%j', (labels, problems) => {
-    const found = checkTraefikLabels(labels, 'acme', domains, networks);
+    const found = checkTraefikLabels(labels, Tenant.parse('acme'), domains, networks);
     expect(found).toHaveLength(problems.length);
     problems.forEach((problem, i) => expect(found[i]?.message).toContain(problem));
   });
@@ -151,7 +154,7 @@ describe('checkTraefikLabels', () => {
   test('with no domains given, no hand-written rule is allowed', () => {
     const found = checkTraefikLabels(
       { 'traefik.http.routers.acme-web.rule': 'Host(`acme.example.com`)' },
-      'acme',
+      Tenant.parse('acme'),
       [],
       ['acme-net'],
     );

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import type { ServiceInfo } from '../../../src/state/docker.js';
 import { formatDiff, planDiff, type StackDiff } from '../../../src/rollout/plan.js';
 import { service } from '../../support/swarm-fixtures.js';
+import { Tenant } from '../../../src/core/tenant.js';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 const V1 = `registry.example.com/shop/web:v1@${DIGEST}`;
@@ -58,7 +59,7 @@ secrets:
 `;
 }
 
-const plan = (yaml: string, now = running(web)): StackDiff => planDiff(now, yaml, 'shop');
+const plan = (yaml: string, now = running(web)): StackDiff => planDiff(now, yaml, Tenant.parse('shop'));
 
 describe('planDiff', () => {
   test('the same stack, with new release labels and $$ escapes, is unchanged', () => {

@@ -69,8 +69,8 @@ describe('readDeploySettings accepts', () => {
       user: 'deploy',
       privateKey: SSH_KEY,
     });
+    expect(settings.request.tenant.network).toBe('shop-net');
     expect(settings.request).toMatchObject({
-      client: 'shop',
       stackFile: 'stack.yml',
       stackText: 'services:\n  web:\n    image: ${IMAGE}\n',
       image: 'registry.example.com/shop/web:v2',

@@ -4,10 +4,10 @@ import {
   currentRelease,
   newReleaseId,
   RELEASE_ID,
-  releaseConfigName,
   resolveRollbackTarget,
   type Release,
 } from '../../../src/state/history.js';
+import { Tenant } from '../../../src/core/tenant.js';
 
 describe('newReleaseId', () => {
   test('is the UTC date and time plus three hex characters', () => {
@@ -26,7 +26,7 @@ describe('newReleaseId', () => {
   });
 
   test('names its config sdr.<client>.<id>', () => {
-    expect(releaseConfigName('shop', '20261123-034512-a1b')).toBe('sdr.shop.20261123-034512-a1b');
+    expect(Tenant.parse('shop').releaseConfig('20261123-034512-a1b')).toBe('sdr.shop.20261123-034512-a1b');
   });
 });
 

@@ -4,13 +4,13 @@ import { MemoryLog } from '../../support/memory-log.js';
 import {
   LockError,
   acquireLock,
-  lockName,
   readLock,
   releaseLock,
   releaseMaintenance,
   type LockHolder,
 } from '../../../src/state/lock.js';
 import { ScriptedRunner } from '../../support/scripted-runner.js';
+import { Tenant } from '../../../src/core/tenant.js';
 
 /** The manager's clock runs ahead of the runner's: holder times must be in the manager's. */
 const MANAGER_OFFSET = 3_600_000;
@@ -78,7 +78,7 @@ class FakeConfigStore {
   }
 
   holder(client: string): LockHolder | undefined {
-    const config = this.configs.get(lockName(client));
+    const config = this.configs.get(Tenant.parse(client).lockConfig);
     return config ? (JSON.parse(config.data) as LockHolder) : undefined;
   }
 
@@ -126,7 +126,7 @@ describe('acquireLock', () => {
     const lock = await acquireLock(options);
     expect(lock.name).toBe('sdl.acme');
     expect(swarm.configs.get('sdl.acme')?.id).toBe(lock.id);
-    expect(swarm.configs.get('sdl.acme')?.labels).toStrictEqual(['swarm-deploy.kind=lock', 'swarm-deploy.client=acme']);
+    expect(swarm.configs.get('sdl.acme')?.labels).toStrictEqual(['swarm-deploy.client=acme', 'swarm-deploy.kind=lock']);
     expect(swarm.holder('acme')).toStrictEqual({
       client: 'acme',
       kind: 'deploy',
@@ -143,7 +143,7 @@ describe('acquireLock', () => {
     });
     // One create through stdin, nothing else: no check-then-create window.
     expect(swarm.commands()).toStrictEqual([
-      'docker config create --label swarm-deploy.kind=lock --label swarm-deploy.client=acme sdl.acme -',
+      'docker config create --label swarm-deploy.client=acme --label swarm-deploy.kind=lock sdl.acme -',
       'docker config inspect sdl.acme',
     ]);
     // The free path is one command: not even the manager's clock is read.
@@ -198,10 +198,10 @@ describe('acquireLock', () => {
     const stale = swarm.put('sdl.acme', otherHolder(clock, { expiresAt: managerNow(clock) - 1 }));
     const lock = await acquireLock(options);
     expect(swarm.commands()).toStrictEqual([
-      'docker config create --label swarm-deploy.kind=lock --label swarm-deploy.client=acme sdl.acme -',
+      'docker config create --label swarm-deploy.client=acme --label swarm-deploy.kind=lock sdl.acme -',
       'docker config inspect sdl.acme',
       `docker config rm ${stale}`,
-      'docker config create --label swarm-deploy.kind=lock --label swarm-deploy.client=acme sdl.acme -',
+      'docker config create --label swarm-deploy.client=acme --label swarm-deploy.kind=lock sdl.acme -',
     ]);
     expect(lock.id).not.toBe(stale);
     expect(swarm.holder('acme')?.actor).toBe('hubot');

@@ -4,6 +4,7 @@ import { MemoryLog } from '../../support/memory-log.js';
 import { resolveRollbackTarget, type Release } from '../../../src/state/history.js';
 import { ensureObjects, pruneObjects } from '../../../src/state/objects.js';
 import { ScriptedRunner } from '../../support/scripted-runner.js';
+import { Tenant } from '../../../src/core/tenant.js';
 
 const LIST = ['docker', 'secret', 'ls'];
 const CREATE = ['docker', 'secret', 'create'];
@@ -14,7 +15,7 @@ describe('ensureObjects', () => {
       .on(LIST, () => ({ stdout: 'acme_api_key_11111111\n' }))
       .on(CREATE, () => ({ stdout: 'id\n' }));
     const log = new MemoryLog();
-    const created = await ensureObjects(runner, log, 'secret', 'acme', [
+    const created = await ensureObjects(runner, log, 'secret', Tenant.parse('acme'), [
       { name: 'api_key', versioned: 'acme_api_key_11111111', content: 'one' },
       { name: 'db', versioned: 'acme_db_22222222', content: 's3cret-db' },
     ]);
@@ -38,7 +39,9 @@ describe('ensureObjects', () => {
       }));
     const log = new MemoryLog();
     await expect(
-      ensureObjects(runner, log, 'secret', 'acme', [{ name: 'db', versioned: 'acme_db_22222222', content: 'x' }]),
+      ensureObjects(runner, log, 'secret', Tenant.parse('acme'), [
+        { name: 'db', versioned: 'acme_db_22222222', content: 'x' },
+      ]),
     ).resolves.toStrictEqual([]);
     expect(log.lines).toStrictEqual([]);
   });
@@ -47,7 +50,7 @@ describe('ensureObjects', () => {
     const runner = new ScriptedRunner()
       .on(LIST, () => ({ stdout: '' }))
       .on(CREATE, () => ({ code: 1, stderr: 'Error response from daemon: This node is not a swarm manager.' }));
-    const error = await ensureObjects(runner, new MemoryLog(), 'secret', 'acme', [
+    const error = await ensureObjects(runner, new MemoryLog(), 'secret', Tenant.parse('acme'), [
       { name: 'db', versioned: 'acme_db_22222222', content: 'x' },
     ]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CommandError);
@@ -65,7 +68,7 @@ describe('pruneObjects', () => {
       }))
       .on(['docker', 'secret', 'rm'], () => ({}));
     const log = new MemoryLog();
-    const removed = await pruneObjects(runner, log, 'secret', 'acme', new Set(['acme_k_1', 'acme_k_4']));
+    const removed = await pruneObjects(runner, log, 'secret', Tenant.parse('acme'), new Set(['acme_k_1', 'acme_k_4']));
     expect(removed).toStrictEqual(['acme_k_3']);
     expect(runner.commands().filter((c) => c.includes(' rm '))).toStrictEqual([
       'docker secret rm acme_k_2',
