@@ -1,5 +1,4 @@
 import { isAbsolute, relative } from 'node:path';
-import { parseArgs } from 'node:util';
 import { ConfigurationError } from '../core/errors.js';
 import { readDeploySettings, type DeploySettings } from '../rollout/settings.js';
 import { describeResult, runDeploy, type DeployResult } from '../rollout/deploy.js';
@@ -11,11 +10,9 @@ import {
   cliActor,
   cliInputs,
   cliLog,
-  operate,
-  operatorDeps,
+  operatorCommand,
   OUTPUT_HELP,
   outputOptions,
-  positionalArgs,
   printJson,
   withRunner,
   type OperatorDeps,
@@ -311,32 +308,35 @@ export function cliSettings(
   return settings;
 }
 
-async function runDeployCommand(mode: 'deploy' | 'plan', args: string[], io: CliIo, deps: OperatorDeps) {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: deployOptions });
-  if (values.help) {
-    io.out(mode === 'plan' ? PLAN_USAGE : DEPLOY_USAGE);
-    return EXIT_OK;
-  }
-  positionalArgs(positionals, 'nothing', 0, 0);
-  const log = cliLog(io, values.verbose);
-  return operate(
-    io,
-    mode,
-    log,
-    async () => {
-      const settings = cliSettings(
-        {
-          ...connectionInputs(values, deps.env, io.cwd),
-          ...(await secretInputs(values, io, deps)),
-          ...deployInputValues(values, io.cwd, mode === 'plan'),
-        },
-        io,
-        deps,
-        log,
-      );
-      return runRollout(settings, io, deps, log, values.json, values.rendered);
+function deployLikeCommand(
+  mode: 'deploy' | 'plan',
+  summary: string,
+  usage: string,
+  overrides: Partial<OperatorDeps>,
+): Command {
+  return operatorCommand(
+    {
+      name: mode,
+      summary,
+      usage,
+      options: deployOptions,
+      positionals: { what: 'nothing', min: 0, max: 0 },
+      flags: DEPLOY_FLAGS,
+      async body({ values, io, deps, log }) {
+        const settings = cliSettings(
+          {
+            ...connectionInputs(values, deps.env, io.cwd),
+            ...(await secretInputs(values, io, deps)),
+            ...deployInputValues(values, io.cwd, mode === 'plan'),
+          },
+          io,
+          deps,
+          log,
+        );
+        return runRollout(settings, io, deps, log, values.json, values.rendered);
+      },
     },
-    DEPLOY_FLAGS,
+    overrides,
   );
 }
 
@@ -347,58 +347,51 @@ const rollbackOptions = {
   'dry-run': { type: 'boolean', default: false },
 } as const;
 
-async function runRollbackCommand(args: string[], io: CliIo, deps: OperatorDeps) {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: rollbackOptions });
-  if (values.help) {
-    io.out(ROLLBACK_USAGE);
-    return EXIT_OK;
-  }
-  const [client, release = 'previous'] = positionalArgs(positionals, 'the client', 1, 2);
-  const log = cliLog(io, values.verbose);
-  return operate(
-    io,
-    'rollback',
-    log,
-    async () => {
-      const settings = cliSettings(
-        {
-          ...connectionInputs(values, deps.env, io.cwd),
-          ...(await secretInputs(values, io, deps)),
-          ...rolloutInputs(values),
-          client,
-          'rollback-to': release,
-          'dry-run': values['dry-run'] ? 'true' : undefined,
-        },
-        io,
-        deps,
-        log,
-      );
-      return runRollout(settings, io, deps, log, values.json);
-    },
-    { ...DEPLOY_FLAGS, client: '<client>' },
+export function deployCommand(overrides: Partial<OperatorDeps> = {}): Command {
+  return deployLikeCommand(
+    'deploy',
+    "deploy a client's stack: watched rolling update, whole-stack rollback on failure",
+    DEPLOY_USAGE,
+    overrides,
   );
 }
 
-export function deployCommand(overrides: Partial<OperatorDeps> = {}): Command {
-  return {
-    summary: "deploy a client's stack: watched rolling update, whole-stack rollback on failure",
-    usage: DEPLOY_USAGE,
-    run: (args, io) => runDeployCommand('deploy', args, io, operatorDeps(overrides)),
-  };
-}
-
 export function planCommand(overrides: Partial<OperatorDeps> = {}): Command {
-  return {
-    summary: 'show what a deploy would change against what runs now (changes nothing)',
-    usage: PLAN_USAGE,
-    run: (args, io) => runDeployCommand('plan', args, io, operatorDeps(overrides)),
-  };
+  return deployLikeCommand(
+    'plan',
+    'show what a deploy would change against what runs now (changes nothing)',
+    PLAN_USAGE,
+    overrides,
+  );
 }
 
 export function rollbackCommand(overrides: Partial<OperatorDeps> = {}): Command {
-  return {
-    summary: 'redeploy a recorded release (default: the previous one) through the same watched path',
-    usage: ROLLBACK_USAGE,
-    run: (args, io) => runRollbackCommand(args, io, operatorDeps(overrides)),
-  };
+  return operatorCommand(
+    {
+      name: 'rollback',
+      summary: 'redeploy a recorded release (default: the previous one) through the same watched path',
+      usage: ROLLBACK_USAGE,
+      options: rollbackOptions,
+      positionals: { what: 'the client', min: 1, max: 2 },
+      flags: { ...DEPLOY_FLAGS, client: '<client>' },
+      async body({ values, args, io, deps, log }) {
+        const [client, release = 'previous'] = args;
+        const settings = cliSettings(
+          {
+            ...connectionInputs(values, deps.env, io.cwd),
+            ...(await secretInputs(values, io, deps)),
+            ...rolloutInputs(values),
+            client,
+            'rollback-to': release,
+            'dry-run': values['dry-run'] ? 'true' : undefined,
+          },
+          io,
+          deps,
+          log,
+        );
+        return runRollout(settings, io, deps, log, values.json);
+      },
+    },
+    overrides,
+  );
 }

@@ -1,19 +1,14 @@
-import { parseArgs } from 'node:util';
-import { readConnection } from '../rollout/settings.js';
 import type { Release } from '../state/history.js';
 import { readHistory } from '../state/history.js';
 import { Tenant } from '../core/tenant.js';
 import { imageVersion, summarizeRelease } from '../views/overview.js';
-import { EXIT_OK, type CliIo, type Command } from './command.js';
-import { CONNECTION_HELP, connectionInputs, connectionOptions } from './connection.js';
+import { EXIT_OK, type Command } from './command.js';
+import { CONNECTION_HELP, connectionOptions } from './connection.js';
 import {
-  cliInputs,
-  cliLog,
-  operate,
-  operatorDeps,
+  operatorCommand,
+  operatorConnection,
   OUTPUT_HELP,
   outputOptions,
-  positionalArgs,
   printJson,
   withRunner,
   type OperatorDeps,
@@ -67,40 +62,26 @@ export function formatHistory(client: string, releases: readonly Omit<Release, '
   );
 }
 
-async function runHistory(args: string[], io: CliIo, deps: OperatorDeps): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    strict: true,
-    options: { ...connectionOptions, ...outputOptions },
-  });
-  if (values.help) {
-    io.out(USAGE);
-    return EXIT_OK;
-  }
-  const [client = ''] = positionalArgs(positionals, 'the client');
-  const log = cliLog(io, values.verbose);
-  return operate(
-    io,
-    'history',
-    log,
-    async () => {
-      const connection = readConnection(cliInputs(connectionInputs(values, deps.env, io.cwd), log));
-      Tenant.parse(client, 'client');
-      const releases = await withRunner(deps, connection, log, (runner) => readHistory(runner, client));
-      const summaries = releases.map(summarizeRelease);
-      if (values.json) printJson(io, { client, releases: summaries });
-      else io.out(formatHistory(client, summaries));
-      return EXIT_OK;
-    },
-    { client: '<client>' },
-  );
-}
-
 export function historyCommand(overrides: Partial<OperatorDeps> = {}): Command {
-  return {
-    summary: "a client's recorded releases (id, time, kind, verdict, git sha, image, actor)",
-    usage: USAGE,
-    run: (args, io) => runHistory(args, io, operatorDeps(overrides)),
-  };
+  return operatorCommand(
+    {
+      name: 'history',
+      summary: "a client's recorded releases (id, time, kind, verdict, git sha, image, actor)",
+      usage: USAGE,
+      options: { ...connectionOptions, ...outputOptions },
+      positionals: { what: 'the client', min: 1, max: 1 },
+      flags: { client: '<client>' },
+      async body(run) {
+        const [client = ''] = run.args;
+        const connection = operatorConnection(run.values, run);
+        Tenant.parse(client, 'client');
+        const releases = await withRunner(run.deps, connection, run.log, (runner) => readHistory(runner, client));
+        const summaries = releases.map(summarizeRelease);
+        if (run.values.json) printJson(run.io, { client, releases: summaries });
+        else run.io.out(formatHistory(client, summaries));
+        return EXIT_OK;
+      },
+    },
+    overrides,
+  );
 }

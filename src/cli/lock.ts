@@ -1,18 +1,13 @@
-import { parseArgs } from 'node:util';
-import { readConnection } from '../rollout/settings.js';
 import { describeHolder, holdMaintenance, readLock, releaseMaintenance } from '../state/lock.js';
 import { Tenant } from '../core/tenant.js';
-import { EXIT_OK, UsageError, type CliIo, type Command } from './command.js';
+import { EXIT_OK, UsageError, type Command } from './command.js';
 import { CONNECTION_HELP, connectionInputs, connectionOptions } from './connection.js';
 import { cliSettings } from './deploy.js';
 import {
-  cliInputs,
-  cliLog,
-  operate,
-  operatorDeps,
+  operatorCommand,
+  operatorConnection,
   OUTPUT_HELP,
   outputOptions,
-  positionalArgs,
   printJson,
   withRunner,
   type OperatorDeps,
@@ -47,73 +42,65 @@ const lockOptions = {
   'lock-timeout': { type: 'string' },
 } as const;
 
-async function runLock(args: string[], io: CliIo, deps: OperatorDeps): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: lockOptions });
-  if (values.help) {
-    io.out(USAGE);
-    return EXIT_OK;
-  }
-  const [client = '', word = ''] = positionalArgs(positionals, 'the client and hold, release or show', 2, 2);
-  const action = ACTIONS.find((a) => a === word) as Action | undefined;
-  if (!action) throw new UsageError(`expected hold, release or show, got ${JSON.stringify(word)}`);
-  if (action !== 'hold' && values.message !== undefined) throw new UsageError('--message goes with hold only');
-  const log = cliLog(io, values.verbose);
-  return operate(
-    io,
-    'lock',
-    log,
-    async () => {
-      const connectionValues = connectionInputs(values, deps.env, io.cwd);
-      if (action === 'show') {
-        const connection = readConnection(cliInputs(connectionValues, log));
-        Tenant.parse(client, 'client');
-        const lock = await withRunner(deps, connection, log, (runner) => readLock(runner, client));
-        if (values.json) printJson(io, { client, lock: lock?.holder ?? null });
-        else io.out(lock ? `${client}: ${safeText(describeHolder(lock.holder, deps.now()))}` : `${client}: not locked`);
-        return EXIT_OK;
-      }
-      const settings = cliSettings(
-        {
-          ...connectionValues,
-          client,
-          lock: action,
-          'lock-message': values.message,
-          'lock-timeout': values['lock-timeout'],
-        },
-        io,
-        deps,
-        log,
-      );
-      const { request } = settings;
-      return withRunner(deps, settings.connection, log, async (runner) => {
-        if (action === 'hold') {
-          const lock = await holdMaintenance({
-            runner,
-            log,
-            client,
-            runUrl: request.runUrl,
-            actor: request.actor,
-            waitMs: request.lockWaitMs,
-            message: settings.lockMessage,
-          });
-          if (values.json) printJson(io, { client, status: 'held', lock: lock.holder });
-          else io.out(`Deploys of ${client} are held: ${safeText(describeHolder(lock.holder, lock.holder.since))}`);
-        } else {
-          const released = await releaseMaintenance(runner, log, client);
-          if (values.json) printJson(io, { client, status: released ? 'released' : 'not-locked' });
-          else io.out(released ? `Deploys of ${client} may run again.` : `${client} was not locked.`);
-        }
-        return EXIT_OK;
-      });
-    },
-    { client: '<client>', lock: 'hold|release', 'lock-message': '--message' },
-  );
-}
-
 export function lockCommand(overrides: Partial<OperatorDeps> = {}): Command {
-  return {
-    summary: "hold a client's deploys for maintenance, release the hold, or show who holds its lock",
-    usage: USAGE,
-    run: (args, io) => runLock(args, io, operatorDeps(overrides)),
-  };
+  return operatorCommand(
+    {
+      name: 'lock',
+      summary: "hold a client's deploys for maintenance, release the hold, or show who holds its lock",
+      usage: USAGE,
+      options: lockOptions,
+      positionals: { what: 'the client and hold, release or show', min: 2, max: 2 },
+      flags: { client: '<client>', lock: 'hold|release', 'lock-message': '--message' },
+      async body(run) {
+        const { io, values, deps, log } = run;
+        const [client = '', word = ''] = run.args;
+        const action = ACTIONS.find((a) => a === word) as Action | undefined;
+        if (!action) throw new UsageError(`expected hold, release or show, got ${JSON.stringify(word)}`);
+        if (action !== 'hold' && values.message !== undefined) throw new UsageError('--message goes with hold only');
+        if (action === 'show') {
+          const connection = operatorConnection(values, run);
+          Tenant.parse(client, 'client');
+          const lock = await withRunner(deps, connection, log, (runner) => readLock(runner, client));
+          if (values.json) printJson(io, { client, lock: lock?.holder ?? null });
+          else
+            io.out(lock ? `${client}: ${safeText(describeHolder(lock.holder, deps.now()))}` : `${client}: not locked`);
+          return EXIT_OK;
+        }
+        const settings = cliSettings(
+          {
+            ...connectionInputs(values, deps.env, io.cwd),
+            client,
+            lock: action,
+            'lock-message': values.message,
+            'lock-timeout': values['lock-timeout'],
+          },
+          io,
+          deps,
+          log,
+        );
+        const { request } = settings;
+        return withRunner(deps, settings.connection, log, async (runner) => {
+          if (action === 'hold') {
+            const lock = await holdMaintenance({
+              runner,
+              log,
+              client,
+              runUrl: request.runUrl,
+              actor: request.actor,
+              waitMs: request.lockWaitMs,
+              message: settings.lockMessage,
+            });
+            if (values.json) printJson(io, { client, status: 'held', lock: lock.holder });
+            else io.out(`Deploys of ${client} are held: ${safeText(describeHolder(lock.holder, lock.holder.since))}`);
+          } else {
+            const released = await releaseMaintenance(runner, log, client);
+            if (values.json) printJson(io, { client, status: released ? 'released' : 'not-locked' });
+            else io.out(released ? `Deploys of ${client} may run again.` : `${client} was not locked.`);
+          }
+          return EXIT_OK;
+        });
+      },
+    },
+    overrides,
+  );
 }

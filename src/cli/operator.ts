@@ -5,15 +5,16 @@
  * flag to fix rather than the action input behind it.
  */
 import { hostname, userInfo } from 'node:os';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigurationError } from '../core/errors.js';
 import { Inputs, mapInputs } from '../core/inputs.js';
 import { ConsoleLog, type Log } from '../core/log.js';
-import type { Connection } from '../rollout/settings.js';
+import { readConnection, type Connection } from '../rollout/settings.js';
 import { openRunner } from '../transport/connect.js';
 import { LockError } from '../state/lock.js';
 import type { CommandRunner } from '../core/exec.js';
-import { EXIT_FAILURE, UsageError, type CliIo } from './command.js';
-import { CONNECTION_ENV, PASSPHRASE_ENV } from './connection.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo, type Command } from './command.js';
+import { CONNECTION_ENV, connectionInputs, PASSPHRASE_ENV, type ConnectionFlags } from './connection.js';
 
 /** The command's side effects that tests replace: the transport, the environment, stdin. */
 export interface OperatorDeps {
@@ -140,4 +141,69 @@ export function positionalArgs(positionals: readonly string[], what: string, min
   if (positionals.length < min) throw new UsageError(`${what} is missing`);
   if (positionals.length > max) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[max])}`);
   return [...positionals];
+}
+
+type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+type ParsedValues<O extends OptionsConfig> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>
+>['values'];
+
+/** What a command's body gets: its parsed flags and arguments, its world, and its terminal log. */
+export interface OperatorRun<O extends OptionsConfig> {
+  values: ParsedValues<O>;
+  /** The positional arguments, already counted. */
+  args: string[];
+  io: CliIo;
+  deps: OperatorDeps;
+  log: ConsoleLog;
+}
+
+export interface OperatorCommandSpec<O extends OptionsConfig> {
+  /** The command's name, as the operator types it (for refusals). */
+  name: string;
+  summary: string;
+  usage: string;
+  /** parseArgs options, including outputOptions. */
+  options: O;
+  /** What the positional arguments are (for the usage error) and how many are allowed. */
+  positionals: { what: string; min: number; max: number };
+  /** The flag behind each input name, where errors should name it otherwise (see asCliError). */
+  flags?: Readonly<Record<string, string>>;
+  body(run: OperatorRun<O>): Promise<number>;
+}
+
+/**
+ * An operator command: parses its command line strictly, prints its usage on --help, counts its
+ * positional arguments, and runs its body under `operate`, so every command reports refusals,
+ * misuse and configuration errors the same way.
+ */
+export function operatorCommand<O extends OptionsConfig & typeof outputOptions>(
+  spec: OperatorCommandSpec<O>,
+  overrides: Partial<OperatorDeps> = {},
+): Command {
+  return {
+    summary: spec.summary,
+    usage: spec.usage,
+    run: async (args, io) => {
+      const deps = operatorDeps(overrides);
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: spec.options });
+      const output = values as { help?: boolean; verbose?: boolean };
+      if (output.help) {
+        io.out(spec.usage);
+        return EXIT_OK;
+      }
+      const { what, min, max } = spec.positionals;
+      const rest = positionalArgs(positionals, what, min, max);
+      const log = cliLog(io, output.verbose ?? false);
+      return operate(io, spec.name, log, () => spec.body({ values, args: rest, io, deps, log }), spec.flags);
+    },
+  };
+}
+
+/** The connection named by the connection flags (or their environment variables), validated. */
+export function operatorConnection(
+  flags: ConnectionFlags,
+  { deps, io, log }: Pick<OperatorRun<OptionsConfig>, 'deps' | 'io' | 'log'>,
+): Connection {
+  return readConnection(cliInputs(connectionInputs(flags, deps.env, io.cwd), log));
 }

@@ -1,10 +1,9 @@
-import { parseArgs } from 'node:util';
 import { ConfigurationError } from '../core/errors.js';
 import { inspectServices } from '../state/docker.js';
 import { currentRelease, readHistory } from '../state/history.js';
 import { planScale, parseScaleTarget, MAX_REPLICAS } from '../rollout/scale.js';
 import { desiredReplicas } from '../rollout/verdict.js';
-import { EXIT_OK, type CliIo, type Command } from './command.js';
+import { EXIT_OK, type Command } from './command.js';
 import { CONNECTION_HELP, connectionInputs, connectionOptions } from './connection.js';
 import {
   cliSettings,
@@ -17,17 +16,7 @@ import {
   secretInputs,
 } from './deploy.js';
 import { runDeploy } from '../rollout/deploy.js';
-import {
-  cliLog,
-  operate,
-  operatorDeps,
-  OUTPUT_HELP,
-  outputOptions,
-  positionalArgs,
-  printJson,
-  withRunner,
-  type OperatorDeps,
-} from './operator.js';
+import { operatorCommand, OUTPUT_HELP, outputOptions, printJson, withRunner, type OperatorDeps } from './operator.js';
 import { EXIT_FAILURE } from './command.js';
 
 /**
@@ -58,74 +47,65 @@ const scaleOptions = {
   'dry-run': { type: 'boolean', default: false },
 } as const;
 
-async function runScale(args: string[], io: CliIo, deps: OperatorDeps): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: scaleOptions });
-  if (values.help) {
-    io.out(USAGE);
-    return EXIT_OK;
-  }
-  const [client = '', spec = ''] = positionalArgs(positionals, 'the client and <service>=<replicas>', 2, 2);
-  const log = cliLog(io, values.verbose);
-  return operate(
-    io,
-    'scale',
-    log,
-    async () => {
-      const target = parseScaleTarget(spec, 'scale');
-      // `rollback-to` is only a placeholder to read the settings without a stack file; the release
-      // to redeploy is the current one, looked up once connected.
-      const settings = cliSettings(
-        {
-          ...connectionInputs(values, deps.env, io.cwd),
-          ...(await secretInputs(values, io, deps)),
-          ...rolloutInputs(values),
-          client,
-          'rollback-to': 'previous',
-          'dry-run': values['dry-run'] ? 'true' : undefined,
-        },
-        io,
-        deps,
-        log,
-      );
-      const { request } = settings;
-      return withRunner(deps, settings.connection, log, async (runner) => {
-        const current = currentRelease(await readHistory(runner, client));
-        if (!current) {
-          throw new ConfigurationError(
-            `no deployed release of ${client} is recorded; deploy it with swarm-deploy before scaling it`,
-            'client',
-          );
-        }
-        const change = planScale(current, request.tenant, target, 'scale');
-        const live = (await inspectServices(runner, [change.fullName])).get(change.fullName);
-        if (live && desiredReplicas(live) === change.to && change.from === change.to) {
-          const message = `${change.fullName} already runs ${change.to} replica${change.to === 1 ? '' : 's'}: nothing to do`;
-          if (values.json)
-            printJson(io, { client, status: 'unchanged', service: change.fullName, replicas: change.to });
-          else io.out(message);
-          return EXIT_OK;
-        }
-        log.info(
-          `Scaling ${change.fullName} from ${live ? desiredReplicas(live) : change.from} to ${change.to} replicas (release ${current.id})`,
-        );
-        request.rollbackTo = current.id;
-        request.kind = 'scale';
-        request.replicas = { [change.service]: change.to };
-        const result = await runDeploy({ runner, log }, request);
-        if (values.json)
-          printJson(io, { ...resultJson(client, result), service: change.fullName, replicas: change.to });
-        else io.out(formatResult(result));
-        return result.status === 'deployed' || result.status === 'planned' ? EXIT_OK : EXIT_FAILURE;
-      });
-    },
-    { ...DEPLOY_FLAGS, client: '<client>', scale: '<service>=<replicas>' },
-  );
-}
-
 export function scaleCommand(overrides: Partial<OperatorDeps> = {}): Command {
-  return {
-    summary: "set a service's replicas through the watched deploy path, recorded as a release",
-    usage: USAGE,
-    run: (args, io) => runScale(args, io, operatorDeps(overrides)),
-  };
+  return operatorCommand(
+    {
+      name: 'scale',
+      summary: "set a service's replicas through the watched deploy path, recorded as a release",
+      usage: USAGE,
+      options: scaleOptions,
+      positionals: { what: 'the client and <service>=<replicas>', min: 2, max: 2 },
+      flags: { ...DEPLOY_FLAGS, client: '<client>', scale: '<service>=<replicas>' },
+      async body({ values, args, io, deps, log }) {
+        const [client = '', spec = ''] = args;
+        const target = parseScaleTarget(spec, 'scale');
+        // `rollback-to` is only a placeholder to read the settings without a stack file; the release
+        // to redeploy is the current one, looked up once connected.
+        const settings = cliSettings(
+          {
+            ...connectionInputs(values, deps.env, io.cwd),
+            ...(await secretInputs(values, io, deps)),
+            ...rolloutInputs(values),
+            client,
+            'rollback-to': 'previous',
+            'dry-run': values['dry-run'] ? 'true' : undefined,
+          },
+          io,
+          deps,
+          log,
+        );
+        const { request } = settings;
+        return withRunner(deps, settings.connection, log, async (runner) => {
+          const current = currentRelease(await readHistory(runner, client));
+          if (!current) {
+            throw new ConfigurationError(
+              `no deployed release of ${client} is recorded; deploy it with swarm-deploy before scaling it`,
+              'client',
+            );
+          }
+          const change = planScale(current, request.tenant, target, 'scale');
+          const live = (await inspectServices(runner, [change.fullName])).get(change.fullName);
+          if (live && desiredReplicas(live) === change.to && change.from === change.to) {
+            const message = `${change.fullName} already runs ${change.to} replica${change.to === 1 ? '' : 's'}: nothing to do`;
+            if (values.json)
+              printJson(io, { client, status: 'unchanged', service: change.fullName, replicas: change.to });
+            else io.out(message);
+            return EXIT_OK;
+          }
+          log.info(
+            `Scaling ${change.fullName} from ${live ? desiredReplicas(live) : change.from} to ${change.to} replicas (release ${current.id})`,
+          );
+          request.rollbackTo = current.id;
+          request.kind = 'scale';
+          request.replicas = { [change.service]: change.to };
+          const result = await runDeploy({ runner, log }, request);
+          if (values.json)
+            printJson(io, { ...resultJson(client, result), service: change.fullName, replicas: change.to });
+          else io.out(formatResult(result));
+          return result.status === 'deployed' || result.status === 'planned' ? EXIT_OK : EXIT_FAILURE;
+        });
+      },
+    },
+    overrides,
+  );
 }

@@ -1,5 +1,3 @@
-import { parseArgs } from 'node:util';
-import { readConnection } from '../rollout/settings.js';
 import { describeHolder, type LockHolder } from '../state/lock.js';
 import { Tenant } from '../core/tenant.js';
 import {
@@ -10,16 +8,13 @@ import {
   type ReleaseSummary,
 } from '../views/overview.js';
 import { shortImage } from '../rollout/watch.js';
-import { EXIT_OK, type CliIo, type Command } from './command.js';
-import { CONNECTION_HELP, connectionInputs, connectionOptions } from './connection.js';
+import { EXIT_OK, type Command } from './command.js';
+import { CONNECTION_HELP, connectionOptions } from './connection.js';
 import {
-  cliInputs,
-  cliLog,
-  operate,
-  operatorDeps,
+  operatorCommand,
+  operatorConnection,
   OUTPUT_HELP,
   outputOptions,
-  positionalArgs,
   printJson,
   withRunner,
   type OperatorDeps,
@@ -119,47 +114,34 @@ export function formatClientStatus(status: ClientStatus, now: number): string {
   return lines.join('\n');
 }
 
-async function runStatus(args: string[], io: CliIo, deps: OperatorDeps): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    strict: true,
-    options: { ...connectionOptions, ...outputOptions },
-  });
-  if (values.help) {
-    io.out(USAGE);
-    return EXIT_OK;
-  }
-  const [client] = positionalArgs(positionals, 'the client', 0, 1);
-  const log = cliLog(io, values.verbose);
-  return operate(
-    io,
-    'status',
-    log,
-    async () => {
-      const connection = readConnection(cliInputs(connectionInputs(values, deps.env, io.cwd), log));
-      if (client !== undefined) Tenant.parse(client, 'client');
-      return withRunner(deps, connection, log, async (runner) => {
-        if (client === undefined) {
-          const rows = await readClusterOverview(runner);
-          if (values.json) printJson(io, { clients: rows });
-          else io.out(formatOverview(rows));
-        } else {
-          const status = await readClientStatus(runner, client);
-          if (values.json) printJson(io, status);
-          else io.out(formatClientStatus(status, deps.now()));
-        }
-        return EXIT_OK;
-      });
-    },
-    { client: '<client>' },
-  );
-}
-
 export function statusCommand(overrides: Partial<OperatorDeps> = {}): Command {
-  return {
-    summary: 'every client stack on the cluster, or one client in detail (services, tasks, last release)',
-    usage: USAGE,
-    run: (args, io) => runStatus(args, io, operatorDeps(overrides)),
-  };
+  return operatorCommand(
+    {
+      name: 'status',
+      summary: 'every client stack on the cluster, or one client in detail (services, tasks, last release)',
+      usage: USAGE,
+      options: { ...connectionOptions, ...outputOptions },
+      positionals: { what: 'the client', min: 0, max: 1 },
+      flags: { client: '<client>' },
+      async body(run) {
+        const [client] = run.args;
+        const { io, values } = run;
+        const connection = operatorConnection(values, run);
+        if (client !== undefined) Tenant.parse(client, 'client');
+        return withRunner(run.deps, connection, run.log, async (runner) => {
+          if (client === undefined) {
+            const rows = await readClusterOverview(runner);
+            if (values.json) printJson(io, { clients: rows });
+            else io.out(formatOverview(rows));
+          } else {
+            const status = await readClientStatus(runner, client);
+            if (values.json) printJson(io, status);
+            else io.out(formatClientStatus(status, run.deps.now()));
+          }
+          return EXIT_OK;
+        });
+      },
+    },
+    overrides,
+  );
 }
