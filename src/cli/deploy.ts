@@ -5,18 +5,8 @@ import { describeResult, runDeploy, type DeployResult } from '../rollout/deploy.
 import { formatDiff } from '../rollout/plan.js';
 import { shortImage } from '../rollout/watch.js';
 import { EXIT_FAILURE, EXIT_OK, type CliIo, type Command } from './command.js';
-import { CONNECTION_HELP, connectionInputs, connectionOptions, readNamedFile } from './connection.js';
-import {
-  cliActor,
-  cliInputs,
-  cliLog,
-  operatorCommand,
-  OUTPUT_HELP,
-  outputOptions,
-  printJson,
-  withRunner,
-  type OperatorDeps,
-} from './operator.js';
+import { readNamedFile } from './connection.js';
+import { cliActor, cliInputs, cliLog, operatorCommand, printJson, withRunner, type OperatorDeps } from './operator.js';
 import { formatTable, safeText } from './table.js';
 
 /**
@@ -41,8 +31,6 @@ export const rolloutOptions = {
 } as const;
 
 const deployOptions = {
-  ...connectionOptions,
-  ...outputOptions,
   ...rolloutOptions,
   client: { type: 'string' },
   'stack-file': { type: 'string' },
@@ -97,11 +85,7 @@ goes back. Exit 0 when deployed, 1 when rolled back or failed, 2 on a usage or c
 
 ${STACK_HELP}
 
-${ROLLOUT_HELP}
-
-${CONNECTION_HELP}
-
-${OUTPUT_HELP}`;
+${ROLLOUT_HELP}`;
 
 const PLAN_USAGE = `Usage: swarm-deploy plan --client <name> --image <ref> [options]
 
@@ -109,11 +93,7 @@ Shows what a deploy would change against what runs now (images, env, labels, sec
 services added or removed). Changes nothing.
 
 ${STACK_HELP}
-  --rendered            also print the rendered stack
-
-${CONNECTION_HELP}
-
-${OUTPUT_HELP}`;
+  --rendered            also print the rendered stack`;
 
 const ROLLBACK_USAGE = `Usage: swarm-deploy rollback <client> [release] [options]
 
@@ -123,11 +103,7 @@ path, and records the rollback as a release. [release] is a release id, a git sh
 
   --dry-run             show what the rollback would change, change nothing
 
-${ROLLOUT_HELP}
-
-${CONNECTION_HELP}
-
-${OUTPUT_HELP}`;
+${ROLLOUT_HELP}`;
 
 /** The flag behind each action input, where their names differ. */
 export const DEPLOY_FLAGS: Readonly<Record<string, string>> = {
@@ -322,10 +298,10 @@ function deployLikeCommand(
       options: deployOptions,
       positionals: { what: 'nothing', min: 0, max: 0 },
       flags: DEPLOY_FLAGS,
-      async body({ values, io, deps, log }) {
+      async body({ values, io, deps, log, connectionInputs }) {
         const settings = cliSettings(
           {
-            ...connectionInputs(values, deps.env, io.cwd),
+            ...connectionInputs(),
             ...(await secretInputs(values, io, deps)),
             ...deployInputValues(values, io.cwd, mode === 'plan'),
           },
@@ -341,8 +317,6 @@ function deployLikeCommand(
 }
 
 const rollbackOptions = {
-  ...connectionOptions,
-  ...outputOptions,
   ...rolloutOptions,
   'dry-run': { type: 'boolean', default: false },
 } as const;
@@ -374,11 +348,11 @@ export function rollbackCommand(overrides: Partial<OperatorDeps> = {}): Command 
       options: rollbackOptions,
       positionals: { what: 'the client', min: 1, max: 2 },
       flags: { ...DEPLOY_FLAGS, client: '<client>' },
-      async body({ values, args, io, deps, log }) {
+      async body({ values, args, io, deps, log, connectionInputs }) {
         const [client, release = 'previous'] = args;
         const settings = cliSettings(
           {
-            ...connectionInputs(values, deps.env, io.cwd),
+            ...connectionInputs(),
             ...(await secretInputs(values, io, deps)),
             ...rolloutInputs(values),
             client,

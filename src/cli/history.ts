@@ -3,16 +3,7 @@ import { readHistory } from '../state/history.js';
 import { Tenant } from '../core/tenant.js';
 import { imageVersion, summarizeRelease } from '../views/overview.js';
 import { EXIT_OK, type Command } from './command.js';
-import { CONNECTION_HELP, connectionOptions } from './connection.js';
-import {
-  operatorCommand,
-  operatorConnection,
-  OUTPUT_HELP,
-  outputOptions,
-  printJson,
-  withRunner,
-  type OperatorDeps,
-} from './operator.js';
+import { operatorCommand, printJson, withRunner, type OperatorDeps } from './operator.js';
 import { clipText, formatTable, formatTime, safeText } from './table.js';
 
 /** `history <client>`: the client's recorded releases, newest first. Read-only. */
@@ -20,11 +11,7 @@ import { clipText, formatTable, formatTime, safeText } from './table.js';
 const USAGE = `Usage: swarm-deploy history <client> [options]
 
 The client's recorded releases, newest first: id, time, kind (deploy, rollback, scale), verdict,
-git sha, image and actor. Any id, git sha or image tag shown here can be given to rollback.
-
-${CONNECTION_HELP}
-
-${OUTPUT_HELP}`;
+git sha, image and actor. Any id, git sha or image tag shown here can be given to rollback.`;
 
 /** What a release changed, in a few words: what it restored, the replicas it set, why it failed. */
 export function releaseNote(release: Release | Omit<Release, 'stack'>): string {
@@ -68,12 +55,12 @@ export function historyCommand(overrides: Partial<OperatorDeps> = {}): Command {
       name: 'history',
       summary: "a client's recorded releases (id, time, kind, verdict, git sha, image, actor)",
       usage: USAGE,
-      options: { ...connectionOptions, ...outputOptions },
+      options: {},
       positionals: { what: 'the client', min: 1, max: 1 },
       flags: { client: '<client>' },
       async body(run) {
         const [client = ''] = run.args;
-        const connection = operatorConnection(run.values, run);
+        const connection = run.connection();
         Tenant.parse(client, 'client');
         const releases = await withRunner(run.deps, connection, run.log, (runner) => readHistory(runner, client));
         const summaries = releases.map(summarizeRelease);

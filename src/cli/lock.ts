@@ -1,17 +1,8 @@
 import { describeHolder, holdMaintenance, readLock, releaseMaintenance } from '../state/lock.js';
 import { Tenant } from '../core/tenant.js';
 import { EXIT_OK, UsageError, type Command } from './command.js';
-import { CONNECTION_HELP, connectionInputs, connectionOptions } from './connection.js';
 import { cliSettings } from './deploy.js';
-import {
-  operatorCommand,
-  operatorConnection,
-  OUTPUT_HELP,
-  outputOptions,
-  printJson,
-  withRunner,
-  type OperatorDeps,
-} from './operator.js';
+import { operatorCommand, printJson, withRunner, type OperatorDeps } from './operator.js';
 import { safeText } from './table.js';
 
 /**
@@ -26,18 +17,12 @@ const USAGE = `Usage: swarm-deploy lock <client> hold|release|show [options]
   show      who holds the client's lock, if anyone
 
   --message <m>         why the deploys are held (shown to whoever is refused)
-  --lock-timeout <d>    how long hold waits for a running deploy (default 10m)
-
-${CONNECTION_HELP}
-
-${OUTPUT_HELP}`;
+  --lock-timeout <d>    how long hold waits for a running deploy (default 10m)`;
 
 const ACTIONS = ['hold', 'release', 'show'] as const;
 type Action = (typeof ACTIONS)[number];
 
 const lockOptions = {
-  ...connectionOptions,
-  ...outputOptions,
   message: { type: 'string' },
   'lock-timeout': { type: 'string' },
 } as const;
@@ -52,13 +37,13 @@ export function lockCommand(overrides: Partial<OperatorDeps> = {}): Command {
       positionals: { what: 'the client and hold, release or show', min: 2, max: 2 },
       flags: { client: '<client>', lock: 'hold|release', 'lock-message': '--message' },
       async body(run) {
-        const { io, values, deps, log } = run;
+        const { io, values, deps, log, connectionInputs } = run;
         const [client = '', word = ''] = run.args;
         const action = ACTIONS.find((a) => a === word) as Action | undefined;
         if (!action) throw new UsageError(`expected hold, release or show, got ${JSON.stringify(word)}`);
         if (action !== 'hold' && values.message !== undefined) throw new UsageError('--message goes with hold only');
         if (action === 'show') {
-          const connection = operatorConnection(values, run);
+          const connection = run.connection();
           Tenant.parse(client, 'client');
           const lock = await withRunner(deps, connection, log, (runner) => readLock(runner, client));
           if (values.json) printJson(io, { client, lock: lock?.holder ?? null });
@@ -68,7 +53,7 @@ export function lockCommand(overrides: Partial<OperatorDeps> = {}): Command {
         }
         const settings = cliSettings(
           {
-            ...connectionInputs(values, deps.env, io.cwd),
+            ...connectionInputs(),
             client,
             lock: action,
             'lock-message': values.message,

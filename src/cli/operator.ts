@@ -14,7 +14,7 @@ import { openRunner } from '../transport/connect.js';
 import { LockError } from '../state/lock.js';
 import type { CommandRunner } from '../core/exec.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo, type Command } from './command.js';
-import { CONNECTION_ENV, connectionInputs, PASSPHRASE_ENV, type ConnectionFlags } from './connection.js';
+import { CONNECTION_ENV, CONNECTION_HELP, connectionInputs, connectionOptions, PASSPHRASE_ENV } from './connection.js';
 
 /** The command's side effects that tests replace: the transport, the environment, stdin. */
 export interface OperatorDeps {
@@ -144,8 +144,10 @@ export function positionalArgs(positionals: readonly string[], what: string, min
 }
 
 type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+/** What every operator command has: the connection flags and the output flags. */
+type CommonOptions = typeof connectionOptions & typeof outputOptions;
 type ParsedValues<O extends OptionsConfig> = ReturnType<
-  typeof parseArgs<{ args: string[]; options: O; allowPositionals: true; strict: true }>
+  typeof parseArgs<{ args: string[]; options: CommonOptions & O; allowPositionals: true; strict: true }>
 >['values'];
 
 /** What a command's body gets: its parsed flags and arguments, its world, and its terminal log. */
@@ -156,14 +158,19 @@ export interface OperatorRun<O extends OptionsConfig> {
   io: CliIo;
   deps: OperatorDeps;
   log: ConsoleLog;
+  /** The action inputs behind the connection flags (or their environment variables); key files are read. */
+  connectionInputs(): Record<string, string | undefined>;
+  /** The connection those inputs name, validated. */
+  connection(): Connection;
 }
 
 export interface OperatorCommandSpec<O extends OptionsConfig> {
   /** The command's name, as the operator types it (for refusals). */
   name: string;
   summary: string;
+  /** The synopsis and the command's own options; the connection and output help follow it. */
   usage: string;
-  /** parseArgs options, including outputOptions. */
+  /** The command's own parseArgs options (the connection and output options are added). */
   options: O;
   /** What the positional arguments are (for the usage error) and how many are allowed. */
   positionals: { what: string; min: number; max: number };
@@ -173,37 +180,42 @@ export interface OperatorCommandSpec<O extends OptionsConfig> {
 }
 
 /**
- * An operator command: parses its command line strictly, prints its usage on --help, counts its
- * positional arguments, and runs its body under `operate`, so every command reports refusals,
- * misuse and configuration errors the same way.
+ * An operator command: parses its command line strictly (its own options, the connection and the
+ * output options), prints its usage on --help, counts its positional arguments, and runs its body
+ * under `operate`, so every command reports refusals, misuse and configuration errors the same way.
  */
-export function operatorCommand<O extends OptionsConfig & typeof outputOptions>(
+export function operatorCommand<O extends OptionsConfig>(
   spec: OperatorCommandSpec<O>,
   overrides: Partial<OperatorDeps> = {},
 ): Command {
+  const usage = `${spec.usage}\n\n${CONNECTION_HELP}\n\n${OUTPUT_HELP}`;
+  const options = { ...connectionOptions, ...outputOptions, ...spec.options };
   return {
     summary: spec.summary,
-    usage: spec.usage,
+    usage,
     run: async (args, io) => {
       const deps = operatorDeps(overrides);
-      const { values, positionals } = parseArgs({ args, allowPositionals: true, strict: true, options: spec.options });
-      const output = values as { help?: boolean; verbose?: boolean };
+      const parsed = parseArgs({ args, allowPositionals: true, strict: true, options });
+      const values = parsed.values as ParsedValues<O>;
+      const output = parsed.values as { help?: boolean; verbose?: boolean };
       if (output.help) {
-        io.out(spec.usage);
+        io.out(usage);
         return EXIT_OK;
       }
       const { what, min, max } = spec.positionals;
-      const rest = positionalArgs(positionals, what, min, max);
+      const rest = positionalArgs(parsed.positionals, what, min, max);
       const log = cliLog(io, output.verbose ?? false);
-      return operate(io, spec.name, log, () => spec.body({ values, args: rest, io, deps, log }), spec.flags);
+      const inputs = () => connectionInputs(values, deps.env, io.cwd);
+      const run: OperatorRun<O> = {
+        values,
+        args: rest,
+        io,
+        deps,
+        log,
+        connectionInputs: inputs,
+        connection: () => readConnection(cliInputs(inputs(), log)),
+      };
+      return operate(io, spec.name, log, () => spec.body(run), spec.flags);
     },
   };
-}
-
-/** The connection named by the connection flags (or their environment variables), validated. */
-export function operatorConnection(
-  flags: ConnectionFlags,
-  { deps, io, log }: Pick<OperatorRun<OptionsConfig>, 'deps' | 'io' | 'log'>,
-): Connection {
-  return readConnection(cliInputs(connectionInputs(flags, deps.env, io.cwd), log));
 }

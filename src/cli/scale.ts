@@ -4,7 +4,6 @@ import { currentRelease, readHistory } from '../state/history.js';
 import { planScale, parseScaleTarget, MAX_REPLICAS } from '../rollout/scale.js';
 import { desiredReplicas } from '../rollout/verdict.js';
 import { EXIT_OK, type Command } from './command.js';
-import { CONNECTION_HELP, connectionInputs, connectionOptions } from './connection.js';
 import {
   cliSettings,
   DEPLOY_FLAGS,
@@ -16,7 +15,7 @@ import {
   secretInputs,
 } from './deploy.js';
 import { runDeploy } from '../rollout/deploy.js';
-import { operatorCommand, OUTPUT_HELP, outputOptions, printJson, withRunner, type OperatorDeps } from './operator.js';
+import { operatorCommand, printJson, withRunner, type OperatorDeps } from './operator.js';
 import { EXIT_FAILURE } from './command.js';
 
 /**
@@ -34,15 +33,9 @@ Only a replicated service of the client's stack can be scaled.
 
   --dry-run             show what would change, change nothing
 
-${ROLLOUT_HELP}
-
-${CONNECTION_HELP}
-
-${OUTPUT_HELP}`;
+${ROLLOUT_HELP}`;
 
 const scaleOptions = {
-  ...connectionOptions,
-  ...outputOptions,
   ...rolloutOptions,
   'dry-run': { type: 'boolean', default: false },
 } as const;
@@ -56,14 +49,14 @@ export function scaleCommand(overrides: Partial<OperatorDeps> = {}): Command {
       options: scaleOptions,
       positionals: { what: 'the client and <service>=<replicas>', min: 2, max: 2 },
       flags: { ...DEPLOY_FLAGS, client: '<client>', scale: '<service>=<replicas>' },
-      async body({ values, args, io, deps, log }) {
+      async body({ values, args, io, deps, log, connectionInputs }) {
         const [client = '', spec = ''] = args;
         const target = parseScaleTarget(spec, 'scale');
         // `rollback-to` is only a placeholder to read the settings without a stack file; the release
         // to redeploy is the current one, looked up once connected.
         const settings = cliSettings(
           {
-            ...connectionInputs(values, deps.env, io.cwd),
+            ...connectionInputs(),
             ...(await secretInputs(values, io, deps)),
             ...rolloutInputs(values),
             client,

@@ -9,16 +9,7 @@ import {
 } from '../views/overview.js';
 import { shortImage } from '../rollout/watch.js';
 import { EXIT_OK, type Command } from './command.js';
-import { CONNECTION_HELP, connectionOptions } from './connection.js';
-import {
-  operatorCommand,
-  operatorConnection,
-  OUTPUT_HELP,
-  outputOptions,
-  printJson,
-  withRunner,
-  type OperatorDeps,
-} from './operator.js';
+import { operatorCommand, printJson, withRunner, type OperatorDeps } from './operator.js';
 import { clipText, formatTable, formatTime, safeText } from './table.js';
 
 /**
@@ -31,11 +22,7 @@ const USAGE = `Usage: swarm-deploy status [client] [options]
 
 Without a client: every client stack on the cluster, with its version, replicas running/desired,
 last release and its verdict, and whether its deploys are locked.
-With a client: its last release, lock, services and tasks (current ones and recent failures).
-
-${CONNECTION_HELP}
-
-${OUTPUT_HELP}`;
+With a client: its last release, lock, services and tasks (current ones and recent failures).`;
 
 function lockCell(lock: LockHolder | undefined): string {
   if (!lock) return '-';
@@ -120,13 +107,13 @@ export function statusCommand(overrides: Partial<OperatorDeps> = {}): Command {
       name: 'status',
       summary: 'every client stack on the cluster, or one client in detail (services, tasks, last release)',
       usage: USAGE,
-      options: { ...connectionOptions, ...outputOptions },
+      options: {},
       positionals: { what: 'the client', min: 0, max: 1 },
       flags: { client: '<client>' },
       async body(run) {
         const [client] = run.args;
         const { io, values } = run;
-        const connection = operatorConnection(values, run);
+        const connection = run.connection();
         if (client !== undefined) Tenant.parse(client, 'client');
         return withRunner(run.deps, connection, run.log, async (runner) => {
           if (client === undefined) {
