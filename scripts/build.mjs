@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { renderRootAction } from './generate-docs.mjs';
 
 export const ENTRIES = {
   'build-and-tag': 'src/actions/build-and-tag/index.ts',
@@ -91,6 +92,11 @@ function files(dir) {
   });
 }
 
+// The root action.yml is generated from actions/swarm-deploy/action.yml, checked like dist/.
+const rootAction = renderRootAction();
+const rootActionStale = readFileSync('action.yml', 'utf8') !== rootAction;
+if (!check && rootActionStale) writeFileSync('action.yml', rootAction);
+
 if (check) {
   const built = files(out)
     .map((f) => relative(out, f))
@@ -105,6 +111,10 @@ if (check) {
     ...committed.filter((f) => !built.includes(f)),
   ];
   rmSync(out, { recursive: true, force: true });
+  if (rootActionStale) {
+    console.error('action.yml is not what actions/swarm-deploy/action.yml says. Run `npm run build` and commit it.');
+    process.exit(1);
+  }
   if (stale.length > 0) {
     console.error(
       `dist/ does not match src/ (${stale.length} file(s) differ: ${stale.slice(0, 5).join(', ')}). Run \`npm run build\` and commit dist/.`,

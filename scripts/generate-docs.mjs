@@ -1,5 +1,6 @@
 // Writes docs/actions.md from the action.yml files, so the reference cannot drift from the code.
 // `--check` fails when docs/actions.md is not what the action.yml files say.
+// The root action.yml is generated from actions/swarm-deploy/action.yml too (by the build).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse } from 'yaml';
 
@@ -43,6 +44,23 @@ export function render() {
     parts.push('');
   }
   return `${parts.join('\n')}\n`;
+}
+
+const ROOT_ACTION_HEADER =
+  '# Generated from actions/swarm-deploy/action.yml by the build (npm run build): edit that file, not this one.\n' +
+  '# The swarm-deploy action itself, so `uses: <org>/swarm-deploy@v1` works; the Marketplace lists it with its branding.\n';
+const BRANDING = 'branding:\n  icon: upload-cloud\n  color: blue\n';
+
+/**
+ * The root action.yml: actions/swarm-deploy/action.yml with the bundles' paths seen from the
+ * repository root and the Marketplace branding after its top-level description and author.
+ */
+export function renderRootAction() {
+  const sub = readFileSync('actions/swarm-deploy/action.yml', 'utf8');
+  const inputsAt = sub.search(/^inputs:/m);
+  if (inputsAt < 0) throw new Error('actions/swarm-deploy/action.yml has no inputs: section');
+  const body = sub.slice(0, inputsAt) + BRANDING + sub.slice(inputsAt);
+  return ROOT_ACTION_HEADER + body.replaceAll('../../dist/', 'dist/');
 }
 
 if (process.argv[1]?.endsWith('generate-docs.mjs')) {

@@ -2,23 +2,26 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 // @ts-expect-error a plain .mjs script without types
-import { render } from '../../scripts/generate-docs.mjs';
+import { render, renderRootAction } from '../../scripts/generate-docs.mjs';
 
 describe('generated documentation', () => {
   it('docs/actions.md is what the action.yml files say (run node scripts/generate-docs.mjs)', () => {
     expect(readFileSync('docs/actions.md', 'utf8')).toBe((render as () => string)());
   });
 
-  it('the root action.yml is the swarm-deploy action: same inputs and outputs as actions/swarm-deploy', () => {
+  it('the root action.yml is generated from actions/swarm-deploy/action.yml (run npm run build)', () => {
+    expect(readFileSync('action.yml', 'utf8')).toBe((renderRootAction as () => string)());
     const root = parse(readFileSync('action.yml', 'utf8')) as {
       inputs: object;
       outputs: object;
+      branding: object;
       runs: { main: string; post: string };
     };
     const sub = parse(readFileSync('actions/swarm-deploy/action.yml', 'utf8')) as typeof root;
     expect(root.inputs).toEqual(sub.inputs);
     expect(root.outputs).toEqual(sub.outputs);
-    expect(root.runs.main).toBe(sub.runs.main.replace('../../', ''));
-    expect(root.runs.post).toBe(sub.runs.post.replace('../../', ''));
+    expect(root.branding).toEqual({ icon: 'upload-cloud', color: 'blue' });
+    expect(root.runs.main).toBe('dist/swarm-deploy/index.js');
+    expect(root.runs.post).toBe('dist/swarm-deploy-post/index.js');
   });
 });
