@@ -92,6 +92,13 @@ function files(dir) {
   });
 }
 
+// docs/cli.md's reference is generated from the commands' usage (TypeScript, so through tsx).
+const cliDocs = await new Promise((resolve) => {
+  const args = ['--import', 'tsx', 'scripts/cli-docs.ts', ...(check ? ['--check'] : [])];
+  spawn(process.execPath, args, { stdio: 'inherit' }).on('close', (code) => resolve(code === 0));
+});
+if (!cliDocs) process.exit(1);
+
 // The root action.yml is generated from actions/swarm-deploy/action.yml, checked like dist/.
 const rootAction = renderRootAction();
 const rootActionStale = readFileSync('action.yml', 'utf8') !== rootAction;

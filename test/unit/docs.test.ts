@@ -1,10 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { renderCliDoc } from '../../scripts/cli-docs.js';
 // @ts-expect-error a plain .mjs script without types
 import { render, renderRootAction } from '../../scripts/generate-docs.mjs';
 
 describe('generated documentation', () => {
+  it("docs/cli.md's reference is what the commands' usage says (run npm run build)", () => {
+    expect(readFileSync('docs/cli.md', 'utf8')).toBe(renderCliDoc());
+  });
+
   it('docs/actions.md is what the action.yml files say (run node scripts/generate-docs.mjs)', () => {
     expect(readFileSync('docs/actions.md', 'utf8')).toBe((render as () => string)());
   });
