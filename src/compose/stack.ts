@@ -406,17 +406,20 @@ export function renderStack(options: RenderOptions): RenderedStack {
     if (routed === undefined) {
       throw new ConfigurationError(
         `the stack has ${names.length} services (${names.join(', ')}); name the one that receives the domains`,
-        'service',
+        'routed-service',
       );
     }
     if (!(routed in services))
-      throw new ConfigurationError(`the stack has no service "${routed}" (it has ${names.join(', ')})`, 'service');
+      throw new ConfigurationError(
+        `the stack has no service "${routed}" (it has ${names.join(', ')})`,
+        'routed-service',
+      );
     if (policy.port === undefined)
       throw new ConfigurationError(
         'a port is required when domains are given (the port the service listens on)',
-        'port',
+        'service-port',
       );
-    validatePort(policy.port);
+    validatePort(policy.port, 'service-port');
   }
 
   // Top level: the client's network joined as external; the stack's own networks are overlays.

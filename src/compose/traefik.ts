@@ -58,7 +58,7 @@ export function traefikLabels(route: RouteSettings): Record<string, string> {
     'traefik.enable': 'true',
     [`${router}.rule`]: route.domains.map((domain) => `Host(\`${validateDomain(domain)}\`)`).join(' || '),
     [`${router}.service`]: name,
-    [`traefik.http.services.${name}.loadbalancer.server.port`]: String(validatePort(route.port)),
+    [`traefik.http.services.${name}.loadbalancer.server.port`]: String(validatePort(route.port, 'service-port')),
     'traefik.swarm.network': route.tenant.network,
   };
   if (route.entrypoint !== undefined) {

@@ -175,6 +175,25 @@ describe('swarm-deploy plan and deploy', () => {
     expect(runner.calls).toEqual([]);
   });
 
+  const oneService = 'services:\n  web:\n    image: ${IMAGE}\n';
+  const twoServices = `${oneService}  worker:\n    image: \${IMAGE}\n`;
+  it.each([
+    [oneService, [], /--service-port: a port is required/],
+    [twoServices, ['--service-port', '8080'], /--routed-service: the stack has 2 services/],
+  ])('names the flag of a missing routing setting, not the SSH port (%#)', async (stackText, flags, message) => {
+    const dir = scratch();
+    writeFile(dir, 'stack.yml', stackText);
+    const runner = new ScriptedRunner();
+    const { code, io } = await runCli(
+      ['deploy', '--client', 'shop', '--image', 'app:v1', '--host', 'local', '--domain', 'shop.example.com', ...flags],
+      runner,
+      { cwd: dir },
+    );
+    expect(code).toBe(2);
+    expect(io.stderr.join('\n')).toMatch(message);
+    expect(runner.calls).toEqual([]);
+  });
+
   it('refuses a stack the cluster policy forbids with exit 2 and runs nothing', async () => {
     const dir = scratch();
     writeFile(dir, 'stack.yml', 'services:\n  web:\n    image: ${IMAGE}\n    privileged: true\n');

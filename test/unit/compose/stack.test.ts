@@ -525,9 +525,9 @@ services:
   });
 
   test.each([
-    [{ routedService: undefined }, 'service', /the stack has 2 services \(web, worker\); name the one/],
-    [{ routedService: 'api' }, 'service', /no service "api"/],
-    [{ port: undefined }, 'port', /a port is required/],
+    [{ routedService: undefined }, 'routed-service', /the stack has 2 services \(web, worker\); name the one/],
+    [{ routedService: 'api' }, 'routed-service', /no service "api"/],
+    [{ port: undefined }, 'service-port', /a port is required/],
     [{ domains: ['acme.example.com`) || PathPrefix(`/'] }, 'domain', /not a host name/],
     [{ defaultMemory: 'much' }, 'default-memory', /not a memory size/],
     [{ entrypoint: 'a b' }, 'entrypoint', /may contain only/],

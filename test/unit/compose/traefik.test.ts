@@ -81,9 +81,9 @@ describe('traefikLabels', () => {
   test.each([
     [{ domains: ['a.com`) || PathPrefix(`/'] }, 'domain'],
     [{ domains: ['*.a.com'] }, 'domain'],
-    [{ port: 0 }, 'port'],
-    [{ port: 70000 }, 'port'],
-    [{ port: 80.5 }, 'port'],
+    [{ port: 0 }, 'service-port'],
+    [{ port: 70000 }, 'service-port'],
+    [{ port: 80.5 }, 'service-port'],
     [{ entrypoint: 'web secure' }, 'entrypoint'],
     [{ certResolver: 'le`' }, 'cert-resolver'],
   ])('refuses %j naming the input', (override, input) => {
