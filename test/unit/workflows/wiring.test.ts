@@ -61,6 +61,17 @@ describe.each([
     }
   });
 
+  it('hands every routing input to each swarm-deploy step, so a multi-service stack can name its routed service', () => {
+    const deploySteps = Object.values(workflow.jobs).flatMap((j) =>
+      steps(j).filter((s) => s.uses !== undefined && packActionName(s.uses) === 'swarm-deploy'),
+    );
+    expect(deploySteps.length).toBeGreaterThan(0);
+    for (const input of ['domain', 'service-port', 'routed-service', 'entrypoint', 'cert-resolver']) {
+      expect(callInputs(workflow)[input]).toBeDefined();
+      for (const s of deploySteps) expect(s.with?.[input]).toBe(`\${{ inputs.${input} }}`);
+    }
+  });
+
   it('references the pack’s actions by the published repository at v1, never by ./ (the caller’s checkout)', () => {
     const ours = allUses(workflow).filter((u) => packActionName(u) !== undefined);
     expect(ours.length).toBeGreaterThan(0);
