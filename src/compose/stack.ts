@@ -294,61 +294,114 @@ function isNoneTest(test: unknown): boolean {
   return test === 'NONE';
 }
 
+/**
+ * Renders a stack in named stages: read (parse with positions, interpolate) → validate the
+ * structure → judge the policy → apply the defaults → encode what Docker reads. Every check runs
+ * before the document is changed, so a refused stack is refused as the client wrote it.
+ */
 export function renderStack(options: RenderOptions): RenderedStack {
-  const { tenant, file, policy } = options;
+  const domains = validateRenderSettings(options);
+  const source = readStack(options);
+  const supplied: Supplied = {
+    secrets: options.secretNames ?? new Map<string, string>(),
+    configs: options.configNames ?? new Map<string, string>(),
+  };
+  const structure = validateStructure(source, options.tenant, supplied);
+  const warnings = judge(source, options, supplied);
+  const routed = routedService(structure.services, domains, options.policy);
+  const services = applyDefaults(source, structure, supplied, { ...options, domains, routed }, warnings);
+  const document = encodeOrder(source.document);
+  return {
+    yaml: toWireYaml(document),
+    document,
+    services,
+    network: options.tenant.network,
+    warnings: warnings.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)),
+    variables: source.variables,
+  };
+}
+
+/** The stack file after parsing and interpolation, with the way to point an error at a line of it. */
+interface StackSource {
+  file: string;
+  document: Record<string, unknown>;
+  lineOf: (path: YamlPath) => number | undefined;
+  variables: string[];
+  error(path: YamlPath, message: string, input?: string): ConfigurationError;
+}
+
+/** Versioned Swarm names of the secrets and configs the deploy supplies, by their stack-file key. */
+interface Supplied {
+  secrets: ReadonlyMap<string, string>;
+  configs: ReadonlyMap<string, string>;
+}
+
+interface StackStructure {
+  services: Record<string, unknown>;
+  declared: { networks: Record<string, unknown>; secrets: Record<string, unknown>; configs: Record<string, unknown> };
+}
+
+/** The settings around the stack (policy, routing, image); returns the domains as validated. */
+function validateRenderSettings(options: RenderOptions): string[] {
+  const { policy } = options;
   validatePolicySettings(policy);
   const domains = policy.domains.map((domain) => validateDomain(domain));
   if (policy.entrypoint !== undefined) validateTraefikToken(policy.entrypoint, 'entrypoint');
   if (policy.certResolver !== undefined) validateTraefikToken(policy.certResolver, 'cert-resolver');
   if (options.image !== undefined) validateImageRef(options.image, 'image');
-  const network = tenant.network;
-  const stackError = (path: YamlPath, message: string, input = 'stack-file'): ConfigurationError =>
-    new ConfigurationError(`${locationText({ file, line: parsed.lineOf(path) })}: ${message}`, input);
+  return domains;
+}
 
+/** Parse with positions, then substitute the variables into the parsed values. */
+function readStack(options: RenderOptions): StackSource {
+  const { file } = options;
   const parsed = parseStack(file, options.text);
+  const error = (path: YamlPath, message: string, input = 'stack-file'): ConfigurationError =>
+    new ConfigurationError(`${locationText({ file, line: parsed.lineOf(path) })}: ${message}`, input);
   const env = new Map(options.env);
   if (options.image !== undefined) env.set('IMAGE', options.image);
   const interpolated = interpolateTree(parsed.data, env, { file, lineOf: parsed.lineOf, cast: castValue });
-  if (!isRecord(interpolated.value)) throw stackError([], 'a stack file must be a mapping with a "services" key');
-  const document = interpolated.value;
+  if (!isRecord(interpolated.value)) throw error([], 'a stack file must be a mapping with a "services" key');
+  return { file, document: interpolated.value, lineOf: parsed.lineOf, variables: interpolated.variables, error };
+}
 
-  // Structure: what docker would refuse later, refused now with a line.
+/** What docker would refuse later, refused now with a line. */
+function validateStructure(source: StackSource, tenant: Tenant, supplied: Supplied): StackStructure {
+  const { document, error } = source;
+  const network = tenant.network;
   for (const key of Object.keys(document)) {
     if (!TOP_LEVEL.has(key) && !key.startsWith('x-')) {
-      throw stackError(
-        [key],
-        `unsupported top-level key ${showValue(key)} (allowed: ${[...TOP_LEVEL].join(', ')}, x-*)`,
-      );
+      throw error([key], `unsupported top-level key ${showValue(key)} (allowed: ${[...TOP_LEVEL].join(', ')}, x-*)`);
     }
   }
   for (const section of ['services', 'networks', 'volumes', 'secrets', 'configs']) {
     const value = document[section];
     if (value !== undefined && value !== null && !isRecord(value))
-      throw stackError([section], `"${section}" must be a mapping`);
+      throw error([section], `"${section}" must be a mapping`);
     for (const key of Object.keys(isRecord(value) ? value : {})) {
       if (!KEY_NAME.test(key)) {
-        throw stackError([section, key], `${showValue(key)} is not a valid name (letters, digits, '_', '.', '-')`);
+        throw error([section, key], `${showValue(key)} is not a valid name (letters, digits, '_', '.', '-')`);
       }
     }
   }
   const services = isRecord(document.services) ? document.services : {};
-  if (Object.keys(services).length === 0) throw stackError([], 'the stack defines no services');
+  if (Object.keys(services).length === 0) throw error([], 'the stack defines no services');
   const declared = {
     networks: isRecord(document.networks) ? document.networks : {},
     secrets: isRecord(document.secrets) ? document.secrets : {},
     configs: isRecord(document.configs) ? document.configs : {},
   };
   for (const [name, service] of Object.entries(services)) {
-    if (!isRecord(service)) throw stackError(['services', name], `service "${name}" must be a mapping`);
+    if (!isRecord(service)) throw error(['services', name], `service "${name}" must be a mapping`);
     if (tenant.scoped(name).length > SERVICE_NAME_MAX) {
-      throw stackError(
+      throw error(
         ['services', name],
         `service name "${tenant.scoped(name)}" is longer than ${SERVICE_NAME_MAX} characters`,
       );
     }
     for (const ref of serviceNetworks(service)) {
       if (!(ref.name in declared.networks) && ref.name !== network && ref.name !== 'host' && ref.name !== 'ingress') {
-        throw stackError(
+        throw error(
           ['services', name, 'networks', ...ref.path],
           `service "${name}" joins network "${ref.name}", which the stack does not declare under "networks"`,
         );
@@ -357,7 +410,7 @@ export function renderStack(options: RenderOptions): RenderedStack {
     for (const kind of ['secrets', 'configs'] as const) {
       for (const ref of serviceReferences(service, kind)) {
         if (!(ref.name in declared[kind])) {
-          throw stackError(
+          throw error(
             ['services', name, kind, ...ref.path],
             `service "${name}" uses ${kind.slice(0, -1)} ${showValue(ref.name)}, which the stack does not declare under top-level "${kind}"`,
           );
@@ -365,64 +418,85 @@ export function renderStack(options: RenderOptions): RenderedStack {
       }
     }
   }
-  const supplied = {
-    secrets: options.secretNames ?? new Map<string, string>(),
-    configs: options.configNames ?? new Map<string, string>(),
-  };
   for (const kind of ['secrets', 'configs'] as const) {
     for (const [key, definition] of Object.entries(declared[kind])) {
       const external = isRecord(definition) && (definition.external === true || isRecord(definition.external));
       if (!supplied[kind].has(key) && !external) {
-        const input = kind === 'secrets' ? 'secrets' : 'configs';
-        throw stackError(
+        throw error(
           [kind, key],
-          `${kind.slice(0, -1)} "${key}" has no value: give it in the ${input} input (${key}=...) or mark it external: true`,
-          input,
+          `${kind.slice(0, -1)} "${key}" has no value: give it in the ${kind} input (${key}=...) or mark it external: true`,
+          kind,
         );
       }
     }
   }
+  return { services, declared };
+}
 
+/** The policy gate: refuses the stack on any error-level violation; returns the warnings. */
+function judge(source: StackSource, options: RenderOptions, supplied: Supplied): Violation[] {
   const violations = judgeStack(
     {
-      tenant,
-      file,
-      document,
-      lineOf: parsed.lineOf,
+      tenant: options.tenant,
+      file: source.file,
+      document: source.document,
+      lineOf: source.lineOf,
       suppliedSecrets: new Set(supplied.secrets.keys()),
       suppliedConfigs: new Set(supplied.configs.keys()),
     },
-    policy,
+    options.policy,
   );
   const refused = violations.filter((violation) => violation.severity === 'error');
-  if (refused.length > 0) throw new PolicyError(file, refused);
-  const warnings: Violation[] = [...violations];
+  if (refused.length > 0) throw new PolicyError(source.file, refused);
+  return [...violations];
+}
 
-  // Routing inputs are checked before rendering changes anything.
-  let routed: string | undefined;
-  if (domains.length > 0) {
-    const names = Object.keys(services);
-    routed = policy.routedService ?? (names.length === 1 ? names[0] : undefined);
-    if (routed === undefined) {
-      throw new ConfigurationError(
-        `the stack has ${names.length} services (${names.join(', ')}); name the one that receives the domains`,
-        'routed-service',
-      );
-    }
-    if (!(routed in services))
-      throw new ConfigurationError(
-        `the stack has no service "${routed}" (it has ${names.join(', ')})`,
-        'routed-service',
-      );
-    if (policy.port === undefined)
-      throw new ConfigurationError(
-        'a port is required when domains are given (the port the service listens on)',
-        'service-port',
-      );
-    validatePort(policy.port, 'service-port');
+/** The service that receives the domains, checked before rendering changes anything. */
+function routedService(
+  services: Record<string, unknown>,
+  domains: readonly string[],
+  policy: PolicySettings,
+): string | undefined {
+  if (domains.length === 0) return undefined;
+  const names = Object.keys(services);
+  const routed = policy.routedService ?? (names.length === 1 ? names[0] : undefined);
+  if (routed === undefined) {
+    throw new ConfigurationError(
+      `the stack has ${names.length} services (${names.join(', ')}); name the one that receives the domains`,
+      'routed-service',
+    );
   }
+  if (!(routed in services))
+    throw new ConfigurationError(`the stack has no service "${routed}" (it has ${names.join(', ')})`, 'routed-service');
+  if (policy.port === undefined)
+    throw new ConfigurationError(
+      'a port is required when domains are given (the port the service listens on)',
+      'service-port',
+    );
+  validatePort(policy.port, 'service-port');
+  return routed;
+}
 
-  // Top level: the client's network joined as external; the stack's own networks are overlays.
+interface DefaultsContext extends RenderOptions {
+  domains: string[];
+  routed: string | undefined;
+}
+
+/**
+ * What the deploy adds where the stack sets nothing: the client's network joined as external, the
+ * stack's own networks as overlays, secrets and configs pointed at their versioned objects, and
+ * per service safe update settings, release and Traefik labels, default limits and placement.
+ */
+function applyDefaults(
+  source: StackSource,
+  structure: StackStructure,
+  supplied: Supplied,
+  context: DefaultsContext,
+  warnings: Violation[],
+): RenderedService[] {
+  const { document } = source;
+  const { tenant } = context;
+  const network = tenant.network;
   for (const key of Object.keys(document)) if (key.startsWith('x-')) delete document[key];
   const networks = record(document, 'networks');
   let networkKey = Object.entries(networks).find(
@@ -440,109 +514,114 @@ export function renderStack(options: RenderOptions): RenderedStack {
     networks[key] = own;
   }
   for (const kind of ['secrets', 'configs'] as const) {
-    const section = declared[kind];
+    const section = structure.declared[kind];
     for (const key of Object.keys(section)) {
       const name = supplied[kind].get(key);
       if (name !== undefined) section[key] = { external: true, name };
     }
   }
+  return Object.entries(structure.services).map(([name, raw]) =>
+    renderService(source, structure, context, warnings, { name, service: raw as Record<string, unknown>, networkKey }),
+  );
+}
 
-  const rendered: RenderedService[] = [];
-  for (const [name, raw] of Object.entries(services)) {
-    const service = raw as Record<string, unknown>;
-    const at = (...rest: YamlPath): YamlPath => ['services', name, ...rest];
-    if (typeof service.image !== 'string') throw stackError(at(), `service "${name}" has no image`);
-    const problem = imageRefProblem(service.image);
-    if (problem !== undefined) throw stackError(at('image'), `service "${name}": ${problem}`);
+function renderService(
+  source: StackSource,
+  structure: StackStructure,
+  context: DefaultsContext,
+  warnings: Violation[],
+  target: { name: string; service: Record<string, unknown>; networkKey: string },
+): RenderedService {
+  const { name, service, networkKey } = target;
+  const { tenant, policy } = context;
+  const at = (...rest: YamlPath): YamlPath => ['services', name, ...rest];
+  if (typeof service.image !== 'string') throw source.error(at(), `service "${name}" has no image`);
+  const problem = imageRefProblem(service.image);
+  if (problem !== undefined) throw source.error(at('image'), `service "${name}": ${problem}`);
 
-    const joined = serviceNetworks(service).map((ref) => ref.name);
-    if (!joined.includes(networkKey)) {
-      if (isRecord(service.networks)) service.networks[networkKey] = null;
-      else if (Array.isArray(service.networks)) service.networks.push(networkKey);
-      else service.networks = 'default' in networks ? ['default', networkKey] : [networkKey];
-    }
-
-    const deploy = record(service, 'deploy');
-    const monitorDefault = monitorFor(service, (path, message) => stackError(at(...path), message));
-    // Two tasks cannot hold one host-mode port on a node: such services must stop the old task first.
-    const order = hostModePorts(service.ports) ? 'stop-first' : 'start-first';
-    const update = record(deploy, 'update_config');
-    setDefault(update, 'order', order);
-    setDefault(update, 'failure_action', options.autoRollback === false ? 'pause' : 'rollback');
-    setDefault(update, 'parallelism', 1);
-    setDefault(update, 'monitor', formatGoDuration(monitorDefault));
-    const rollback = record(deploy, 'rollback_config');
-    setDefault(rollback, 'order', order);
-    setDefault(rollback, 'parallelism', 1);
-    setDefault(rollback, 'failure_action', 'pause');
-    setDefault(rollback, 'monitor', formatGoDuration(monitorDefault));
-    const monitorMs = parseGoDuration(String(update.monitor));
-    if (monitorMs === undefined)
-      throw stackError(
-        at('deploy', 'update_config', 'monitor'),
-        `${showValue(String(update.monitor))} is not a duration such as 30s`,
-      );
-
-    const labels = labelMap(deploy.labels);
-    for (const key of Object.keys(labels)) if (key.startsWith('swarm-deploy.')) delete labels[key];
-    Object.assign(labels, releaseLabels(tenant, options.release));
-    if (name === routed) {
-      Object.assign(
-        labels,
-        traefikLabels({
-          tenant,
-          service: name,
-          domains,
-          port: policy.port as number,
-          entrypoint: policy.entrypoint,
-          certResolver: policy.certResolver,
-        }),
-      );
-    }
-    deploy.labels = labels;
-
-    const limitsWarning = applyDefaultLimits(service, name, policy, file, parsed.lineOf(at()));
-    if (limitsWarning !== undefined) warnings.push(limitsWarning);
-
-    if (policy.tier !== undefined) {
-      const placement = record(deploy, 'placement');
-      const constraints = Array.isArray(placement.constraints) ? placement.constraints : [];
-      const wanted = tierConstraint(policy.tier);
-      if (!constraints.some((c) => String(c).replace(/\s+/g, '') === wanted.replace(/\s+/g, '')))
-        constraints.push(wanted);
-      placement.constraints = constraints;
-    }
-
-    const mode = typeof deploy.mode === 'string' ? deploy.mode : 'replicated';
-    const entry: RenderedService = {
-      name,
-      fullName: tenant.scoped(name),
-      image: service.image,
-      monitorMs,
-      secrets: serviceReferences(service, 'secrets').map((ref) =>
-        objectName(tenant, ref.name, declared.secrets[ref.name]),
-      ),
-      configs: serviceReferences(service, 'configs').map((ref) =>
-        objectName(tenant, ref.name, declared.configs[ref.name]),
-      ),
-    };
-    if (typeof deploy.replicas === 'number') entry.replicas = deploy.replicas;
-    else if (mode === 'replicated' || mode === 'replicated-job') entry.replicas = 1;
-    rendered.push(entry);
+  const joined = serviceNetworks(service).map((ref) => ref.name);
+  if (!joined.includes(networkKey)) {
+    if (isRecord(service.networks)) service.networks[networkKey] = null;
+    else if (Array.isArray(service.networks)) service.networks.push(networkKey);
+    else service.networks = 'default' in record(source.document, 'networks') ? ['default', networkKey] : [networkKey];
   }
 
+  const deploy = record(service, 'deploy');
+  const monitorDefault = monitorFor(service, (path, message) => source.error(at(...path), message));
+  // Two tasks cannot hold one host-mode port on a node: such services must stop the old task first.
+  const order = hostModePorts(service.ports) ? 'stop-first' : 'start-first';
+  const update = record(deploy, 'update_config');
+  setDefault(update, 'order', order);
+  setDefault(update, 'failure_action', context.autoRollback === false ? 'pause' : 'rollback');
+  setDefault(update, 'parallelism', 1);
+  setDefault(update, 'monitor', formatGoDuration(monitorDefault));
+  const rollback = record(deploy, 'rollback_config');
+  setDefault(rollback, 'order', order);
+  setDefault(rollback, 'parallelism', 1);
+  setDefault(rollback, 'failure_action', 'pause');
+  setDefault(rollback, 'monitor', formatGoDuration(monitorDefault));
+  const monitorMs = parseGoDuration(String(update.monitor));
+  if (monitorMs === undefined)
+    throw source.error(
+      at('deploy', 'update_config', 'monitor'),
+      `${showValue(String(update.monitor))} is not a duration such as 30s`,
+    );
+
+  const labels = labelMap(deploy.labels);
+  for (const key of Object.keys(labels)) if (key.startsWith('swarm-deploy.')) delete labels[key];
+  Object.assign(labels, releaseLabels(tenant, context.release));
+  if (name === context.routed) {
+    Object.assign(
+      labels,
+      traefikLabels({
+        tenant,
+        service: name,
+        domains: context.domains,
+        port: policy.port as number,
+        entrypoint: policy.entrypoint,
+        certResolver: policy.certResolver,
+      }),
+    );
+  }
+  deploy.labels = labels;
+
+  const limitsWarning = applyDefaultLimits(service, name, policy, source.file, source.lineOf(at()));
+  if (limitsWarning !== undefined) warnings.push(limitsWarning);
+
+  if (policy.tier !== undefined) {
+    const placement = record(deploy, 'placement');
+    const constraints = Array.isArray(placement.constraints) ? placement.constraints : [];
+    const wanted = tierConstraint(policy.tier);
+    if (!constraints.some((c) => String(c).replace(/\s+/g, '') === wanted.replace(/\s+/g, '')))
+      constraints.push(wanted);
+    placement.constraints = constraints;
+  }
+
+  const mode = typeof deploy.mode === 'string' ? deploy.mode : 'replicated';
+  const entry: RenderedService = {
+    name,
+    fullName: tenant.scoped(name),
+    image: service.image,
+    monitorMs,
+    secrets: serviceReferences(service, 'secrets').map((ref) =>
+      objectName(tenant, ref.name, structure.declared.secrets[ref.name]),
+    ),
+    configs: serviceReferences(service, 'configs').map((ref) =>
+      objectName(tenant, ref.name, structure.declared.configs[ref.name]),
+    ),
+  };
+  if (typeof deploy.replicas === 'number') entry.replicas = deploy.replicas;
+  else if (mode === 'replicated' || mode === 'replicated-job') entry.replicas = 1;
+  return entry;
+}
+
+/** The top-level sections in the order Docker's own files use. */
+function encodeOrder(document: Record<string, unknown>): Record<string, unknown> {
   const ordered: Record<string, unknown> = {};
   for (const key of ['version', 'services', 'networks', 'volumes', 'secrets', 'configs']) {
     if (document[key] !== undefined) ordered[key] = document[key];
   }
-  return {
-    yaml: toWireYaml(ordered),
-    document: ordered,
-    services: rendered,
-    network,
-    warnings: warnings.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)),
-    variables: interpolated.variables,
-  };
+  return ordered;
 }
 
 function setDefault(target: Record<string, unknown>, key: string, value: unknown): void {
