@@ -53,6 +53,14 @@ export function checkResult(argv: readonly string[], result: CommandResult, opti
   return result;
 }
 
+/** The non-empty lines of a command's output, trimmed (a `--format '{{.Name}}'` listing). */
+export function outputLines(text: string): string[] {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+}
+
 /** Splits a byte stream into lines, holding a partial last line until the next chunk. */
 export class LineSplitter {
   private buffer = '';

@@ -4,7 +4,7 @@
  * not grow with the size of the stack.
  */
 import { LABELS, type Tenant } from '../core/tenant.js';
-import { checkResult, type CommandRunner } from '../core/exec.js';
+import { checkResult, outputLines, type CommandRunner } from '../core/exec.js';
 
 export interface UpdateStatus {
   State?: string;
@@ -86,10 +86,7 @@ export async function stackServices(runner: CommandRunner, stack: string): Promi
     '--format',
     '{{.Name}}',
   ]);
-  const names = out.stdout
-    .split('\n')
-    .map((n) => n.trim())
-    .filter(Boolean);
+  const names = outputLines(out.stdout);
   return inspectServices(runner, names);
 }
 
@@ -99,14 +96,7 @@ export async function serviceTasks(runner: CommandRunner, services: readonly str
   const ids = await runner.run(['docker', 'service', 'ps', '--no-trunc', '--quiet', ...services], {
     allowFailure: true,
   });
-  const taskIds = [
-    ...new Set(
-      ids.stdout
-        .split('\n')
-        .map((n) => n.trim())
-        .filter(Boolean),
-    ),
-  ];
+  const taskIds = [...new Set(outputLines(ids.stdout))];
   if (taskIds.length === 0) return [];
   const out = await runner.run(['docker', 'inspect', '--type', 'task', ...taskIds], { allowFailure: true });
   return parseJsonArray<TaskInfo>(out.stdout);

@@ -7,7 +7,7 @@
 import { LABELS, Tenant } from '../core/tenant.js';
 import { randomBytes } from 'node:crypto';
 import { ConfigurationError } from '../core/errors.js';
-import type { CommandRunner } from '../core/exec.js';
+import { outputLines, type CommandRunner } from '../core/exec.js';
 
 export type ReleaseKind = 'deploy' | 'rollback' | 'scale';
 export type ReleaseVerdict = 'deployed' | 'rolled-back' | 'failed';
@@ -78,10 +78,7 @@ export async function readHistory(runner: CommandRunner, client: string): Promis
     '--format',
     '{{.Name}}',
   ]);
-  const names = list.stdout
-    .split('\n')
-    .map((n) => n.trim())
-    .filter(Boolean);
+  const names = outputLines(list.stdout);
   if (names.length === 0) return [];
   const out = await runner.run(['docker', 'config', 'inspect', ...names]);
   const releases: Release[] = [];

@@ -5,7 +5,7 @@
 import { CommandError } from '../core/errors.js';
 import type { Log } from '../core/log.js';
 import { LABELS, type Tenant } from '../core/tenant.js';
-import type { CommandRunner } from '../core/exec.js';
+import { outputLines, type CommandRunner } from '../core/exec.js';
 
 export type ObjectKind = 'secret' | 'config';
 
@@ -19,10 +19,7 @@ export interface VersionedObject {
 
 async function listVersioned(runner: CommandRunner, kind: ObjectKind, tenant: Tenant): Promise<string[]> {
   const out = await runner.run(['docker', kind, 'ls', ...tenant.filters('versioned'), '--format', '{{.Name}}']);
-  return out.stdout
-    .split('\n')
-    .map((n) => n.trim())
-    .filter(Boolean);
+  return outputLines(out.stdout);
 }
 
 /** Create the versions that do not exist yet; returns the names created. */
