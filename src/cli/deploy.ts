@@ -284,17 +284,20 @@ export function cliSettings(
   return settings;
 }
 
-function deployLikeCommand(
-  mode: 'deploy' | 'plan',
-  summary: string,
-  usage: string,
-  overrides: Partial<OperatorDeps>,
-): Command {
+const DEPLOY_MODES = {
+  deploy: {
+    summary: "deploy a client's stack: watched rolling update, whole-stack rollback on failure",
+    usage: DEPLOY_USAGE,
+  },
+  plan: { summary: 'show what a deploy would change against what runs now (changes nothing)', usage: PLAN_USAGE },
+} as const;
+
+/** `deploy` and `plan`: the same flags and path; plan is a dry run that may print the rendered stack. */
+function deployLikeCommand(mode: keyof typeof DEPLOY_MODES, overrides: Partial<OperatorDeps>): Command {
   return operatorCommand(
     {
       name: mode,
-      summary,
-      usage,
+      ...DEPLOY_MODES[mode],
       options: deployOptions,
       positionals: { what: 'nothing', min: 0, max: 0 },
       flags: DEPLOY_FLAGS,
@@ -322,21 +325,11 @@ const rollbackOptions = {
 } as const;
 
 export function deployCommand(overrides: Partial<OperatorDeps> = {}): Command {
-  return deployLikeCommand(
-    'deploy',
-    "deploy a client's stack: watched rolling update, whole-stack rollback on failure",
-    DEPLOY_USAGE,
-    overrides,
-  );
+  return deployLikeCommand('deploy', overrides);
 }
 
 export function planCommand(overrides: Partial<OperatorDeps> = {}): Command {
-  return deployLikeCommand(
-    'plan',
-    'show what a deploy would change against what runs now (changes nothing)',
-    PLAN_USAGE,
-    overrides,
-  );
+  return deployLikeCommand('plan', overrides);
 }
 
 export function rollbackCommand(overrides: Partial<OperatorDeps> = {}): Command {
