@@ -12,6 +12,9 @@ export default defineConfig({
           include: ['test/unit/**/*.test.ts'],
           setupFiles: ['test/unit/setup.ts'],
           pool: 'threads',
+          // GitHub's workflow parser imports its JSON schema without an import attribute, which
+          // Node's own loader refuses; transformed by the test runner, it loads.
+          server: { deps: { inline: ['@actions/workflow-parser'] } },
         },
       },
       {
