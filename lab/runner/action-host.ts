@@ -16,7 +16,14 @@ import { readActionMetadata, renderInputs, type ActionMetadata } from './action-
 import { LineSplitter, parseKeyValueFile, parsePathFile, StepOutput, type StepAnnotation } from './step-output.js';
 
 export { inputEnvName, readActionMetadata, renderInputs, type ActionMetadata } from './action-inputs.js';
-export { parseCommandLine, parseKeyValueFile, SecretMasker, StepOutput, type StepAnnotation } from './step-output.js';
+export {
+  LineSplitter,
+  parseCommandLine,
+  parseKeyValueFile,
+  SecretMasker,
+  StepOutput,
+  type StepAnnotation,
+} from './step-output.js';
 
 export interface GithubContext {
   sha?: string;
@@ -150,7 +157,8 @@ export async function removeStepFiles(files: StepFiles): Promise<void> {
  * variables (which a workflow cannot override), then INPUT_* and, for a post step, STATE_*.
  */
 export function stepEnvironment(options: {
-  metadata: ActionMetadata;
+  /** The action a step uses; undefined for a `run:` step (the local workflow runner's). */
+  metadata: ActionMetadata | undefined;
   inputs: Record<string, string>;
   files: StepFiles;
   workspace: string;
@@ -167,8 +175,8 @@ export function stepEnvironment(options: {
     ...(options.env ?? {}),
     CI: 'true',
     GITHUB_ACTIONS: 'true',
-    GITHUB_ACTION: '__self',
-    GITHUB_ACTION_PATH: options.metadata.dir,
+    GITHUB_ACTION: options.metadata ? '__self' : '__run',
+    ...(options.metadata ? { GITHUB_ACTION_PATH: options.metadata.dir } : {}),
     GITHUB_ACTOR: g.actor ?? 'lab-runner',
     GITHUB_TRIGGERING_ACTOR: g.actor ?? 'lab-runner',
     GITHUB_API_URL: 'https://api.github.com',
