@@ -6,11 +6,9 @@
  * runner-contract harness (their committed bundles under Node 24); third-party actions the lab
  * cannot reach are replaced by the stand-ins of ./stand-ins.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { parse } from 'yaml';
 import { isBoolean } from '@actions/workflow-parser';
 import type { TemplateToken } from '@actions/workflow-parser/templates/tokens/template-token';
 import { PACK_REPOSITORY } from '../../src/cli/new-client.js';
@@ -24,8 +22,14 @@ import {
   type Scope,
   type StatusFunctions,
 } from './expressions.js';
-import { CommandReader, createFileCommands, readFileCommands, runActionStep, runProcess } from './harness.js';
-import type { Annotation } from './harness.js';
+import {
+  readActionMetadata,
+  runActionStep,
+  StepOutput,
+  type GithubContext,
+  type StepAnnotation,
+} from '../runner/action-host.js';
+import { runScript } from './run-script.js';
 import {
   loadWorkflow,
   type InputDefinition,
@@ -45,7 +49,7 @@ export interface StepRun {
   conclusion: Conclusion;
   outputs: Record<string, string>;
   log: string[];
-  annotations: Annotation[];
+  annotations: StepAnnotation[];
   /** What the step wrote to GITHUB_STEP_SUMMARY. */
   summary?: string;
   durationMs: number;
@@ -110,7 +114,7 @@ export interface RunOptions {
 /** The state of one run, shared by the jobs of the workflow and of the workflows it calls. */
 interface RunState {
   options: RunOptions;
-  masks: CommandReader;
+  masks: RunMasks;
   jobs: JobRun[];
   github: Record<string, unknown>;
   runDir: string;
@@ -125,6 +129,29 @@ interface Level {
 }
 
 const PACK = PACK_REPOSITORY;
+
+/**
+ * The run's masks: its secrets from the start, registered as the runner registers them (trimmed,
+ * and each line of a multi-line value), then every value a step masked, for the rest of the run.
+ */
+class RunMasks {
+  private readonly registry: StepOutput;
+  constructor(secrets: string[]) {
+    this.registry = new StepOutput({ secrets });
+  }
+  addSecret(value: string): void {
+    this.registry.addSecret(value);
+  }
+  add(values: readonly string[]): void {
+    for (const value of values) this.registry.masker.add(value);
+  }
+  get list(): string[] {
+    return this.registry.masks;
+  }
+  redact(text: string): string {
+    return this.registry.masker.mask(text);
+  }
+}
 
 /** Resolve `uses:` of a reusable workflow: the pack's own at any ref, or `./` in the repository. */
 function workflowResolver(options: RunOptions) {
@@ -351,7 +378,7 @@ export async function runWorkflow(options: RunOptions): Promise<WorkflowRun> {
     workspace: '',
     retention_days: '90',
   };
-  const masks = new CommandReader(Object.values(options.secrets ?? {}));
+  const masks = new RunMasks(Object.values(options.secrets ?? {}));
   const state: RunState = { options, masks, jobs: [], github, runDir };
   await checkUses(state, workflow);
   const level: Level = { workflow, inputs, secrets: options.secrets ?? {} };
@@ -363,7 +390,7 @@ export async function runWorkflow(options: RunOptions): Promise<WorkflowRun> {
     conclusion: failed ? 'failure' : 'success',
     jobs: state.jobs,
     outputs: {},
-    masks: [...masks.masks],
+    masks: masks.list,
   };
 }
 
@@ -464,7 +491,7 @@ async function runCalledWorkflow(
     // An unpassed secret reaches the called workflow as an empty string.
     secrets[name] = passed[name] ?? '';
   }
-  for (const value of Object.values(secrets)) if (value) state.masks.addMask(value);
+  for (const value of Object.values(secrets)) state.masks.addSecret(value);
   const results = await runJobs(state, { workflow: called, inputs, secrets, prefix: { id: job.id, name: run.name } });
   const jobs: Record<string, unknown> = Object.fromEntries(results);
   const outputScope: Scope = {
@@ -587,45 +614,46 @@ async function runSteps(
       path: [],
       summary: '',
     };
-    const processEnv = baseEnvironment(github, runner, [...extraPath], stepEnv, state.options.repository.name);
+    const processEnv = {
+      ...stepEnv,
+      PATH: [...extraPath, stepEnv.PATH ?? process.env.PATH ?? '/usr/bin:/bin'].join(':'),
+    };
+    const githubEnv = githubOptions(github);
     try {
       if (definition.run !== undefined) {
-        const script = evaluateString(definition.run, secretScope);
-        const file = join(temp, `${randomUUID()}.sh`);
-        writeFileSync(file, script);
-        const files = createFileCommands(temp);
-        const reader = new CommandReader(state.masks.masks);
         const directory = definition.workingDirectory
           ? evaluateString(definition.workingDirectory, secretScope)
           : defaults.workingDirectory;
-        const code = await runProcess(['bash', '--noprofile', '--norc', '-eo', 'pipefail', file], {
+        const done = await runScript({
+          script: evaluateString(definition.run, secretScope),
           cwd: directory ? resolve(workspace, directory) : workspace,
-          env: { ...processEnv, ...files },
-          reader,
-          log: record.log,
+          workspace,
+          env: processEnv,
+          github: githubEnv,
+          secrets: state.masks.list,
           onLine,
         });
-        for (const mask of reader.masks) state.masks.addMask(mask);
-        record.annotations.push(...reader.annotations);
-        if (code !== 0) record.log.push(`error: Process completed with exit code ${code}.`);
-        outcome = code === 0 ? 'success' : 'failure';
-        result = readFileCommands(files);
+        record.log.push(...done.log);
+        record.annotations.push(...done.annotations);
+        state.masks.add(done.masks);
+        outcome = done.outcome;
+        result = done;
       } else if (post !== undefined) {
         const done = await runActionStep({
           action: post.dir,
           with: post.with,
           env: processEnv,
           workspace,
-          github: githubOptions(github),
+          github: githubEnv,
           phase: 'post',
           state: post.state,
-          secrets: [...state.masks.masks],
+          secrets: state.masks.list,
           ...(state.options.node ? { node: state.options.node } : {}),
           onLine,
         });
         record.log.push(...done.log);
         record.annotations.push(...done.annotations);
-        for (const mask of done.masks) state.masks.addMask(mask);
+        state.masks.add(done.masks);
         outcome = done.outcome;
         result = done;
       } else {
@@ -643,34 +671,27 @@ async function runSteps(
               record.log.push(shown);
               onLine(shown);
             },
-            mask: (value) => state.masks.addMask(value),
+            mask: (value) => state.masks.add([value]),
           });
           outcome = done.outcome;
           if (done.failure) record.annotations.push({ level: 'error', message: state.masks.redact(done.failure) });
           result = { outputs: done.outputs ?? {}, env: done.env ?? {}, path: [], summary: '' };
         } else {
-          const metadata = readActionMetadata(target.dir, workflow.file, definition);
-          const unexpected = Object.keys(inputs).filter((name) => !(name in (metadata.inputs ?? {})));
-          if (unexpected.length > 0) {
-            record.annotations.push({
-              level: 'warning',
-              message: `Unexpected input(s) '${unexpected.join("', '")}', valid inputs are ['${Object.keys(metadata.inputs ?? {}).join("', '")}']`,
-            });
-          }
+          const metadata = actionMetadata(target.dir, workflow.file, definition);
           const done = await runActionStep({
             action: target.dir,
             with: inputs,
             env: processEnv,
             workspace,
-            github: githubOptions(github),
+            github: githubEnv,
             phase: 'main',
-            secrets: [...state.masks.masks],
+            secrets: state.masks.list,
             ...(state.options.node ? { node: state.options.node } : {}),
             onLine,
           });
           record.log.push(...done.log);
           record.annotations.push(...done.annotations);
-          for (const mask of done.masks) state.masks.addMask(mask);
+          state.masks.add(done.masks);
           outcome = done.outcome;
           result = done;
           if (metadata.runs.post) {
@@ -678,7 +699,7 @@ async function runSteps(
               step: definition,
               name: `Post ${record.name}`,
               dir: target.dir,
-              condition: metadata.runs['post-if'] ?? 'always()',
+              condition: metadata.runs.postIf ?? 'always()',
               state: done.state,
               with: inputs,
             });
@@ -750,26 +771,20 @@ function stepName(step: StepDefinition, scope: Scope): string {
   return `Run ${script.split('\n')[0]?.trim() ?? ''}`;
 }
 
-interface ActionMetadata {
-  inputs?: Record<string, unknown>;
-  runs: { using: string; main: string; post?: string; 'post-if'?: string };
-}
-
-function readActionMetadata(dir: string, file: string, step: StepDefinition): ActionMetadata {
-  const path = [join(dir, 'action.yml'), join(dir, 'action.yaml')].find((p) => existsSync(p));
-  if (path === undefined) {
+function actionMetadata(dir: string, file: string, step: StepDefinition) {
+  if (![join(dir, 'action.yml'), join(dir, 'action.yaml')].some((p) => existsSync(p))) {
     throw new WorkflowError(`${file}:${step.line ?? '?'}: uses: ${step.uses}: no action.yml in ${dir}`);
   }
-  const metadata = parse(readFileSync(path, 'utf8')) as ActionMetadata;
-  if (!/^node\d+$/.test(metadata.runs?.using ?? '')) {
+  try {
+    return readActionMetadata(dir);
+  } catch (error) {
     throw new WorkflowError(
-      `${file}:${step.line ?? '?'}: uses: ${step.uses}: runs.using ${metadata.runs?.using} is not a node action`,
+      `${file}:${step.line ?? '?'}: uses: ${step.uses}: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-  return metadata;
 }
 
-function githubOptions(github: Record<string, unknown>) {
+function githubOptions(github: Record<string, unknown>): GithubContext {
   const s = (key: string) => String(github[key] ?? '');
   return {
     sha: s('sha'),
@@ -782,47 +797,5 @@ function githubOptions(github: Record<string, unknown>) {
     serverUrl: s('server_url'),
     job: s('job'),
     workflow: s('workflow'),
-  };
-}
-
-/** The environment of a step's process, as the runner sets it on ubuntu-latest. */
-function baseEnvironment(
-  github: Record<string, unknown>,
-  runner: Record<string, string>,
-  extraPath: string[],
-  stepEnv: Record<string, string>,
-  repository: string,
-): Record<string, string> {
-  const inherited: Record<string, string> = {};
-  for (const key of ['PATH', 'HOME', 'LANG', 'TMPDIR', 'USER', 'DOCKER_HOST']) {
-    const value = process.env[key];
-    if (value !== undefined) inherited[key] = value;
-  }
-  const path = [...extraPath, inherited.PATH ?? '/usr/local/bin:/usr/bin:/bin'].join(':');
-  return {
-    ...inherited,
-    ...stepEnv,
-    PATH: stepEnv.PATH ?? path,
-    CI: 'true',
-    GITHUB_ACTIONS: 'true',
-    GITHUB_SHA: String(github.sha),
-    GITHUB_REF: String(github.ref),
-    GITHUB_REF_NAME: String(github.ref_name),
-    GITHUB_REPOSITORY: repository,
-    GITHUB_REPOSITORY_OWNER: String(github.repository_owner),
-    GITHUB_ACTOR: String(github.actor),
-    GITHUB_RUN_ID: String(github.run_id),
-    GITHUB_RUN_NUMBER: String(github.run_number),
-    GITHUB_RUN_ATTEMPT: String(github.run_attempt),
-    GITHUB_EVENT_NAME: String(github.event_name),
-    GITHUB_SERVER_URL: String(github.server_url),
-    GITHUB_API_URL: String(github.api_url),
-    GITHUB_WORKFLOW: String(github.workflow),
-    GITHUB_JOB: String(github.job),
-    GITHUB_WORKSPACE: String(github.workspace),
-    RUNNER_OS: runner.os ?? 'Linux',
-    RUNNER_ARCH: runner.arch ?? 'X64',
-    RUNNER_TEMP: runner.temp ?? tmpdir(),
-    RUNNER_TOOL_CACHE: runner.tool_cache ?? tmpdir(),
   };
 }
