@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, copyFileSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { LAB_ACCESS_KEY_ID, startEcrEndpoint, type EcrEndpoint } from '../../lab/ecr-endpoint.js';
 import { run as buildAndTag } from '../../src/actions/build-and-tag/main.js';
 import { run as ecrPush } from '../../src/actions/ecr-push/main.js';
 import { Inputs, mapInputs } from '../../src/core/inputs.js';
@@ -20,7 +20,6 @@ import { LocalRunner } from '../../src/swarm/runner.js';
 
 const local = new LocalRunner();
 const MANIFEST_V2 = 'application/vnd.docker.distribution.manifest.v2+json';
-const TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
 
 const password = randomBytes(32).toString('base64url');
 const name = `lt-ecr-${randomBytes(3).toString('hex')}`;
@@ -29,10 +28,8 @@ let work: string;
 let registryPid: number | undefined;
 let registryPort: number;
 let registry: string;
-let ecr: Server;
-let ecrPort: number;
-const ecrCalls: string[] = [];
-const repositories = new Map<string, string>();
+let ecr: EcrEndpoint | undefined;
+let repositories = new Map<string, string>();
 
 async function freePort(): Promise<number> {
   const server = createTcpServer();
@@ -46,19 +43,6 @@ function basicAuth(): string {
   return `Basic ${Buffer.from(`AWS:${password}`).toString('base64')}`;
 }
 
-/** The registry's own answer for a tag: manifest digest and body, or undefined when absent. */
-async function registryManifest(
-  repository: string,
-  tag: string,
-): Promise<{ digest: string; body: string } | undefined> {
-  const response = await fetch(`http://${registry}/v2/${repository}/manifests/${tag}`, {
-    headers: { Authorization: basicAuth(), Accept: MANIFEST_V2 },
-  });
-  if (response.status === 404) return undefined;
-  if (response.status !== 200) throw new Error(`registry answered ${response.status}`);
-  return { digest: response.headers.get('docker-content-digest') ?? '', body: await response.text() };
-}
-
 async function manifestHead(repository: string, tag: string): Promise<string | null> {
   const response = await fetch(`http://${registry}/v2/${repository}/manifests/${tag}`, {
     method: 'HEAD',
@@ -66,71 +50,6 @@ async function manifestHead(repository: string, tag: string): Promise<string | n
   });
   expect(response.status).toBe(200);
   return response.headers.get('docker-content-digest');
-}
-
-function repositoryShape(repositoryName: string) {
-  return {
-    repositoryName,
-    registryId: '123456789012',
-    repositoryUri: `${registry}/${repositoryName}`,
-    imageTagMutability: repositories.get(repositoryName),
-    imageScanningConfiguration: { scanOnPush: true },
-  };
-}
-
-/** Enough of the ECR API (AWS JSON 1.1 over POST /) for ecr-push, backed by the real registry. */
-async function handleEcr(request: IncomingMessage, response: ServerResponse): Promise<void> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-  const operation = String(request.headers['x-amz-target'] ?? '').replace(TARGET_PREFIX, '');
-  ecrCalls.push(operation);
-  const send = (status: number, payload: unknown) => {
-    response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
-    response.end(JSON.stringify(payload));
-  };
-  const fail = (type: string, message: string) => send(400, { __type: type, message });
-  if (!String(request.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256 Credential=AKIDLAB')) {
-    return fail('UnrecognizedClientException', 'The security token included in the request is invalid.');
-  }
-  const repositoryName = String(body.repositoryName ?? (body.repositoryNames as string[] | undefined)?.[0] ?? '');
-  switch (operation) {
-    case 'GetAuthorizationToken':
-      return send(200, {
-        authorizationData: [
-          {
-            authorizationToken: Buffer.from(`AWS:${password}`).toString('base64'),
-            expiresAt: Math.floor(Date.now() / 1000) + 12 * 3600,
-            proxyEndpoint: `http://${registry}`,
-          },
-        ],
-      });
-    case 'DescribeRepositories':
-      if (!repositories.has(repositoryName))
-        return fail('RepositoryNotFoundException', `The repository with name '${repositoryName}' does not exist`);
-      return send(200, { repositories: [repositoryShape(repositoryName)] });
-    case 'CreateRepository':
-      repositories.set(repositoryName, String(body.imageTagMutability ?? 'MUTABLE'));
-      return send(200, { repository: repositoryShape(repositoryName) });
-    case 'BatchGetImage': {
-      const images: unknown[] = [];
-      const failures: unknown[] = [];
-      for (const id of body.imageIds as { imageTag: string }[]) {
-        const found = await registryManifest(repositoryName, id.imageTag);
-        if (found === undefined)
-          failures.push({ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' });
-        else
-          images.push({
-            imageId: { imageTag: id.imageTag, imageDigest: found.digest },
-            imageManifest: found.body,
-            imageManifestMediaType: MANIFEST_V2,
-          });
-      }
-      return send(200, { images, failures });
-    }
-    default:
-      return fail('UnknownOperationException', operation);
-  }
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
@@ -199,18 +118,12 @@ beforeAll(async () => {
   registryPid = child.pid;
   await waitFor('docker-registry', async () => (await fetch(`http://${registry}/v2/`)).status === 401);
 
-  ecr = createServer((request, response) => {
-    handleEcr(request, response).catch((error: unknown) => {
-      response.writeHead(500);
-      response.end(String(error));
-    });
-  });
-  await new Promise<void>((resolve) => ecr.listen(0, '127.0.0.1', resolve));
-  ecrPort = (ecr.address() as AddressInfo).port;
+  ecr = await startEcrEndpoint({ registry, password });
+  repositories = ecr.repositories;
 
   // The SDK's default chain and standard settings, as configure-aws-credentials leaves them.
-  vi.stubEnv('AWS_ENDPOINT_URL_ECR', `http://127.0.0.1:${ecrPort}`);
-  vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDLAB');
+  vi.stubEnv('AWS_ENDPOINT_URL_ECR', ecr.url);
+  vi.stubEnv('AWS_ACCESS_KEY_ID', LAB_ACCESS_KEY_ID);
   vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'lab-secret');
   vi.stubEnv('AWS_SESSION_TOKEN', '');
   vi.stubEnv('AWS_PROFILE', '');
@@ -229,7 +142,7 @@ afterAll(async () => {
       // already gone
     }
   }
-  await new Promise((resolve) => (ecr ? ecr.close(resolve) : resolve(undefined)));
+  await ecr?.close();
   const refs = await local.run(['docker', 'image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'], {
     allowFailure: true,
   });
@@ -293,7 +206,7 @@ describe('build-and-tag then ecr-push against an ECR-shaped endpoint and a passw
     expect(outputs.get('image')).toBe(`${registry}/${name}@${digest}`);
     expect(outputs.get('tags')).toBe(`${registry}/${name}:${sha.slice(0, 7)}\n${registry}/${name}:1.2.3`);
     expect(repositories.get(name)).toBe('IMMUTABLE');
-    expect(ecrCalls).toEqual(
+    expect(ecr?.calls).toEqual(
       expect.arrayContaining(['GetAuthorizationToken', 'DescribeRepositories', 'CreateRepository']),
     );
     // The password was masked and appears nowhere in what was logged.
@@ -304,11 +217,11 @@ describe('build-and-tag then ecr-push against an ECR-shaped endpoint and a passw
 
   test('pushing the same image again checks the tags and uploads nothing', async () => {
     expect(digest).not.toBe('');
-    ecrCalls.length = 0;
+    ecr?.calls.splice(0);
     const { log, outputs, failures } = await push(tags.join('\n'));
     expect(failures).toEqual([]);
     expect(outputs.get('digest')).toBe(digest);
-    expect(ecrCalls).toContain('BatchGetImage');
+    expect(ecr?.calls).toContain('BatchGetImage');
     expect(log.text()).toMatch(/already holds this image; not pushed again/);
     expect(log.lines.some((line) => line.startsWith('group: docker push'))).toBe(false);
   });
