@@ -24,6 +24,7 @@ export default defineConfig({
           globalSetup: ['test/lab/global-setup.ts'],
           // Lab tests share one swarm; files run two at a time, each test uses its own client names.
           pool: 'forks',
+          server: { deps: { inline: ['@actions/workflow-parser'] } },
           testTimeout: 240_000,
           hookTimeout: 600_000,
         },

@@ -66,6 +66,8 @@ export interface JobRun {
   summary: string;
   /** Accepted and shown, not enforced: concurrency, permissions, environment, runs-on. */
   shown: Record<string, unknown>;
+  /** For a caller job: the reusable workflow it calls (its jobs follow it in the run's list). */
+  calls?: string;
   /** Why the job did not run its steps (skipped, refused input). */
   note?: string;
   durationMs: number;
@@ -435,6 +437,8 @@ async function runJobs(
       continue;
     }
     if (job.uses !== undefined) {
+      run.calls = job.uses;
+      state.jobs.push(run);
       const called = await runCalledWorkflow(state, level, job, scope, run);
       run.result = called.result;
       run.outputs = called.outputs;
