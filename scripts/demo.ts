@@ -4,6 +4,7 @@
  *
  *   1. a push → client-a's deploy workflow → the reusable deploy.yml → build-and-tag, ecr-push,
  *      swarm-deploy, verify-health, notify-discord → deployed;
+ *      (twice: a second good release gives the manual rollback somewhere to go back to);
  *   2. a commit whose release crashes → Swarm rolls back, the run is red;
  *   3. a commit Docker finds healthy but that serves the wrong version → verify-health fails and
  *      the workflow's rollback step puts the previous release back (red, status rolled-back);
@@ -81,6 +82,8 @@ async function main(): Promise<void> {
   const router = await ensureRouter(lab);
   const repository: LabRepository = await labRepository(lab, {
     healthUrl: `${router}/health`,
+    // Long enough for the router to see new tasks; short enough that the wrong-version release fails fast.
+    verifyTimeout: '20s',
     onMessage: (message, edited) => {
       const embed = message.embeds[0];
       say(
@@ -134,16 +137,28 @@ async function main(): Promise<void> {
       `run ${first.conclusion}, status ${status(first)}, serving ${version1.slice(0, 7)}`,
     );
 
+    // A second good release, so that a manual rollback has somewhere to go back to.
+    const feature = commit(lab, 'release-feature', (root) =>
+      prepend(join(root, 'src', 'server.js'), '// Items come back sorted by id.\n'),
+    );
+    const featureRun = await push('Release 2: a small change', feature);
+    const version2 = await served(router);
+    expect(
+      'release 2 deployed',
+      featureRun.conclusion === 'success' && status(featureRun) === 'deployed' && version2 === feature.sha,
+      `run ${featureRun.conclusion}, status ${status(featureRun)}, serving ${version2.slice(0, 7)}`,
+    );
+
     // A missing setting: the server exits at start, as real broken releases do.
     const crash = commit(lab, 'release-crash', (root) =>
       prepend(join(root, 'src', 'server.js'), "console.error('fatal: DATABASE_URL is not set');\nprocess.exit(3);\n"),
     );
-    const second = await push('Release 2: a commit that crashes at start', crash);
-    const version2 = await served(router);
+    const second = await push('Release 3: a commit that crashes at start', crash);
+    const version3 = await served(router);
     expect(
-      'release 2 rolled back by Swarm',
-      second.conclusion === 'failure' && status(second) === 'rolled-back' && version2 === version1,
-      `run ${second.conclusion}, status ${status(second)}, still serving ${version2.slice(0, 7)}`,
+      'release 3 rolled back by Swarm',
+      second.conclusion === 'failure' && status(second) === 'rolled-back' && version3 === feature.sha,
+      `run ${second.conclusion}, status ${status(second)}, still serving ${version3.slice(0, 7)}`,
     );
 
     // Healthy for Docker (its health check only asks for a 200), but the version it reports is
@@ -152,16 +167,16 @@ async function main(): Promise<void> {
       const server = join(root, 'src', 'server.js');
       writeFileSync(server, readFileSync(server, 'utf8').replace('process.env.GIT_SHA', 'process.env.RELEASE_SHA'));
     });
-    const third = await push('Release 3: a commit that serves the wrong version', wrong);
-    const version3 = await served(router);
+    const third = await push('Release 4: a commit that serves the wrong version', wrong);
+    const version4 = await served(router);
     const rollbackStep = third.jobs.flatMap((j) => j.steps).find((s) => s.id === 'rollback');
     expect(
-      'release 3 rolled back by the workflow',
+      'release 4 rolled back by the workflow',
       third.conclusion === 'failure' &&
         status(third) === 'rolled-back' &&
         rollbackStep?.outcome === 'success' &&
-        version3 === version1,
-      `run ${third.conclusion}, status ${status(third)}, rollback step ${rollbackStep?.outcome}, serving ${version3.slice(0, 7)}`,
+        version4 === feature.sha,
+      `run ${third.conclusion}, status ${status(third)}, rollback step ${rollbackStep?.outcome}, serving ${version4.slice(0, 7)}`,
     );
 
     say();
@@ -173,11 +188,11 @@ async function main(): Promise<void> {
       event: { name: 'workflow_dispatch', ref: 'refs/heads/main', inputs: { version: 'previous' } },
     });
     page(manual, 'Manual rollback');
-    const version4 = await served(router);
+    const version5 = await served(router);
     expect(
-      'manual rollback',
-      manual.conclusion === 'success' && status(manual) === 'rolled-back',
-      `run ${manual.conclusion}, status ${status(manual)}, serving ${version4.slice(0, 7)}`,
+      'manual rollback to the release before',
+      manual.conclusion === 'success' && status(manual) === 'rolled-back' && version5 === version1,
+      `run ${manual.conclusion}, status ${status(manual)}, serving ${version5.slice(0, 7)}`,
     );
 
     say();

@@ -78,7 +78,6 @@ export interface WorkflowRun {
   event: string;
   conclusion: 'success' | 'failure';
   jobs: JobRun[];
-  outputs: Record<string, string>;
   /** Every value masked in the run's logs, outputs and summaries. */
   masks: string[];
 }
@@ -194,9 +193,13 @@ async function checkUses(state: RunState, workflow: WorkflowDefinition, depth = 
     }
     for (const step of job.steps) {
       if (step.uses === undefined || step.uses.startsWith('./')) continue;
-      if (step.uses.startsWith('docker://'))
-        throw new WorkflowError(`${workflow.file}:${step.line}: docker:// actions`);
-      resolveAction(state, workflow.file, step, '');
+      if (step.uses.startsWith('docker://')) {
+        throw new WorkflowError(
+          `${workflow.file}:${step.line}: uses: ${step.uses}: docker:// actions are not supported`,
+        );
+      }
+      const target = resolveAction(state, workflow.file, step, '');
+      if (target.kind === 'action') actionMetadata(target.dir, workflow.file, step);
     }
   }
 }
@@ -391,7 +394,6 @@ export async function runWorkflow(options: RunOptions): Promise<WorkflowRun> {
     event: event.name,
     conclusion: failed ? 'failure' : 'success',
     jobs: state.jobs,
-    outputs: {},
     masks: masks.list,
   };
 }

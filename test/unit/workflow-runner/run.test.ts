@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WorkflowError } from '../../../lab/workflow/errors.js';
+import { checkout } from '../../../lab/workflow/stand-ins/checkout.js';
 import { runWorkflow, type JobRun, type RunOptions, type WorkflowRun } from '../../../lab/workflow/run.js';
 
 /*
@@ -36,7 +37,7 @@ async function run(
     packRoot: dir,
     event: { name: 'push' },
     sha: 'a'.repeat(40),
-    runDir: join(dir, '.run'),
+    runDir: `${dir}-run`,
     ...options,
   });
 }
@@ -472,5 +473,64 @@ describe('loud refusals, naming the key and the file:line', () => {
         { event: { name: 'push', ref: 'refs/heads/feature' } },
       ),
     ).rejects.toThrow(/push to feature does not trigger it/);
+  });
+});
+
+describe('action steps (./ actions of the repository, through the harness)', () => {
+  const action = (name: string, postIf?: string) => ({
+    [`actions/${name}/action.yml`]: `name: ${name}
+inputs:
+  who:
+    default: nobody
+runs:
+  using: node24
+  main: main.js
+  post: post.js
+${postIf ? `  post-if: ${postIf}\n` : ''}`,
+    [`actions/${name}/main.js`]: `const fs = require('node:fs');
+fs.appendFileSync(process.env.GITHUB_OUTPUT, 'greeting=${name} greets ' + process.env.INPUT_WHO + '\\n');
+fs.appendFileSync(process.env.GITHUB_STATE, 'started=${name}\\n');
+console.log('main of ${name}');
+`,
+    [`actions/${name}/post.js`]: `console.log('post of ' + process.env.STATE_started);\n`,
+  });
+
+  it('applies input defaults, passes outputs, runs post steps last in reverse order under their post-if', async () => {
+    const result = await run(
+      {
+        ...action('first'),
+        ...action('second'),
+        ...action('third', 'failure()'),
+        '.github/workflows/main.yml': `${onPush}jobs:
+  a:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - id: one
+        uses: ./actions/first
+      - id: two
+        uses: ./actions/second
+        with:
+          who: \${{ steps.one.outputs.greeting }}
+      - uses: ./actions/third
+      - run: echo done
+`,
+      },
+      { standIns: [checkout] },
+    );
+    const a = job(result, 'a');
+    expect(a.steps.map((s) => [s.name, s.conclusion])).toEqual([
+      ['Run actions/checkout@v4', 'success'],
+      ['Run ./actions/first', 'success'],
+      ['Run ./actions/second', 'success'],
+      ['Run ./actions/third', 'success'],
+      ['Run echo done', 'success'],
+      ['Post Run ./actions/third', 'skipped'],
+      ['Post Run ./actions/second', 'success'],
+      ['Post Run ./actions/first', 'success'],
+    ]);
+    expect(a.steps[2]?.outputs).toEqual({ greeting: 'second greets first greets nobody' });
+    expect(a.steps[6]?.log).toContain('post of second');
+    expect(a.steps[7]?.log).toContain('post of first');
   });
 });
