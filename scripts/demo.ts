@@ -25,6 +25,7 @@ import { LocalRunner } from '../src/swarm/runner.js';
 
 const CLIENT = 'client-a';
 const REPOSITORY = 'example-org/client-a';
+const RUN = new Date().toISOString();
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const say = (s = '') => console.log(s);
 
@@ -57,7 +58,9 @@ function commit(lab: LabInfo, label: string, edit?: (root: string) => void): { r
     filter: (source) => !source.includes('node_modules'),
   });
   edit?.(root);
-  return { root, sha: treeSha(root) };
+  // Each demo run commits anew: the registry keeps earlier runs' images under their commit tags,
+  // and a tag is never pushed twice (ECR's immutable tags).
+  return { root, sha: treeSha(root, RUN) };
 }
 
 function prepend(file: string, text: string): void {

@@ -68,9 +68,12 @@ export async function onboardClient(client: string): Promise<void> {
   await ensureNetwork(new LocalRunner(), `${client}-net`, client);
 }
 
-/** A commit id for a directory standing in for a repository: a hash of its files. */
-export function treeSha(root: string): string {
-  const hash = createHash('sha1');
+/**
+ * A commit id for a directory standing in for a repository: a hash of its files and of `salt`
+ * (like a real commit's time, it makes the same content committed again a new commit).
+ */
+export function treeSha(root: string, salt = ''): string {
+  const hash = createHash('sha1').update(salt);
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       if (entry.name === 'node_modules' || entry.name === '.git') continue;

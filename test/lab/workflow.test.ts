@@ -1,10 +1,11 @@
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../lab/lab.js';
+import { createRouter, REPO_ROOT } from '../../lab/lab.js';
 import { labRepository, onboardClient, treeSha, type LabRepository } from '../../lab/workflow/lab-repository.js';
+import { runPage } from '../../lab/workflow/report.js';
 import { runWorkflow, type JobRun, type WorkflowRun } from '../../lab/workflow/run.js';
-import { capture, clientName, lab, recordSecrets, removeClient, servedVersion, startRouter } from './support.js';
+import { capture, clientName, freePort, lab, recordSecrets, removeClient, servedVersion } from './support.js';
 
 /*
  * examples/client-a's own push workflow, run by the lab's workflow runner as GitHub would: the
@@ -29,6 +30,10 @@ function commit(label: string, edit?: (root: string) => void): { root: string; s
   });
   const workflow = join(root, '.github', 'workflows', 'deploy.yml');
   writeFileSync(workflow, readFileSync(workflow, 'utf8').replace('client: client-a', `client: ${client}`));
+  // Swarm watches each updated task for `monitor` before it moves on; client-a's 40s keeps a test
+  // waiting for nothing here (its tasks crash, or not, within a second or two).
+  const stack = join(root, 'stack.yml');
+  writeFileSync(stack, readFileSync(stack, 'utf8').replace('monitor: 40s', 'monitor: 3s'));
   edit?.(root);
   return { root, sha: treeSha(root) };
 }
@@ -45,6 +50,7 @@ async function push(release: { root: string; sha: string }): Promise<WorkflowRun
     standIns: repository.standIns,
     runDir: join(lab.dir, 'work', client, 'runs', release.sha.slice(0, 12)),
   });
+  capture(`run page of ${release.sha.slice(0, 7)}`, runPage(run, release.root).join('\n'));
   for (const job of run.jobs) {
     for (const step of job.steps) {
       capture(`${job.name} / ${step.name}`, [...step.log, ...Object.values(step.outputs)].join('\n'));
@@ -66,7 +72,10 @@ function steps(run: WorkflowRun, id: string): [string, string][] {
 
 beforeAll(async () => {
   await onboardClient(client);
-  router = await startRouter(client, 'api');
+  // The router answers once the service exists: the workflow's verify-health waits for it.
+  const port = await freePort();
+  router = { url: `http://127.0.0.1:${port}`, name: `${client}-router` };
+  createRouter(lab, { name: router.name, client, service: 'api', port, labels: ['swarm-deploy.lab=test'] });
   repository = await labRepository(lab, { healthUrl: `${router.url}/health`, verifyTimeout: '20s' });
   await recordSecrets({ 'workflow ssh key': repository.secrets.SWARM_SSH_KEY ?? '', webhook: repository.discord.url });
 });
