@@ -80,6 +80,8 @@ async function main(): Promise<void> {
   say(bold('swarm-deploy demo: examples/client-a through its GitHub workflows, on the local lab swarm'));
   say(bold('▶ lab up (dockerd in swarm mode, registry, sshd on loopback)'));
   const lab = await labUp((line) => say(`    ${line}`));
+  // The previous run's checkouts and job workspaces.
+  rmSync(join(lab.dir, 'demo'), { recursive: true, force: true });
   say(bold('▶ onboarding client-a (its network; a router standing in for Traefik)'));
   await onboardClient(CLIENT);
   const router = await ensureRouter(lab);

@@ -30,10 +30,14 @@ function commit(label: string, edit?: (root: string) => void): { root: string; s
   });
   const workflow = join(root, '.github', 'workflows', 'deploy.yml');
   writeFileSync(workflow, readFileSync(workflow, 'utf8').replace('client: client-a', `client: ${client}`));
-  // Swarm watches each updated task for `monitor` before it moves on; client-a's 40s keeps a test
-  // waiting for nothing here (its tasks crash, or not, within a second or two).
+  // Swarm watches each updated task for `monitor` before it moves on, one replica at a time:
+  // client-a's 40s and three replicas keep a test waiting for nothing here (its tasks crash, or
+  // not, within a second or two). The wiring under test is the same with one replica.
   const stack = join(root, 'stack.yml');
-  writeFileSync(stack, readFileSync(stack, 'utf8').replace('monitor: 40s', 'monitor: 3s'));
+  writeFileSync(
+    stack,
+    readFileSync(stack, 'utf8').replace('monitor: 40s', 'monitor: 3s').replace('${REPLICAS:-3}', '${REPLICAS:-1}'),
+  );
   edit?.(root);
   return { root, sha: treeSha(root) };
 }
@@ -83,6 +87,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await repository?.close();
   await removeClient(client);
+  rmSync(join(lab.dir, 'work', client), { recursive: true, force: true });
 });
 
 describe("client-a's push workflow through the reusable deploy.yml, on the lab", () => {
