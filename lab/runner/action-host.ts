@@ -377,13 +377,38 @@ function runProcess(
   });
 }
 
-/** Runs main, then post (as `post-if: always()` would) with the state main saved. */
+/**
+ * Whether the post step runs after a main step with this outcome: `runs.post-if` (default
+ * `success()`), for the status functions an action.yml uses there.
+ */
+export function postStepRuns(postIf: string | undefined, mainOutcome: ActionStepResult['outcome']): boolean {
+  const condition = (postIf ?? 'success()').replace(/^\$\{\{\s*|\s*\}\}$/g, '').trim();
+  switch (condition) {
+    case 'always()':
+      return true;
+    case 'success()':
+      return mainOutcome === 'success';
+    case 'failure()':
+      return mainOutcome === 'failure';
+    case 'cancelled()':
+      return mainOutcome === 'cancelled';
+    case '!cancelled()':
+      return mainOutcome !== 'cancelled';
+    default:
+      throw new Error(`post-if "${postIf}" is not evaluated by this harness`);
+  }
+}
+
+/**
+ * Runs main, then post with the state main saved, as the runner does at the end of the job
+ * (a cancellation cancels main only: the post step of `post-if: always()` still runs).
+ */
 export async function runActionWithPost(
   options: Omit<ActionStepOptions, 'phase' | 'state'>,
 ): Promise<{ main: ActionStepResult; post: ActionStepResult | undefined }> {
   const main = await runActionStep({ ...options, phase: 'main' });
-  const metadata = readActionMetadata(options.action);
-  if (metadata.runs.post === undefined) return { main, post: undefined };
+  const { runs } = readActionMetadata(options.action);
+  if (runs.post === undefined || !postStepRuns(runs.postIf, main.outcome)) return { main, post: undefined };
   const { signal: _signal, ...rest } = options;
   const post = await runActionStep({ ...rest, phase: 'post', state: main.state });
   return { main, post };

@@ -1,0 +1,118 @@
+/**
+ * The in-process variant of lab/runner/action-host.ts, for tests that need seams (a fake clock, a
+ * scripted probe, a fake HTTP client): the same step environment with every action.yml default
+ * rendered as INPUT_*, the same GITHUB_* files, then the action's exported `run()` reads its inputs
+ * through `environmentInputs` and writes through @actions/core, and what it wrote (stdout and the
+ * files) goes through the same parser as a real step. Only the process boundary differs.
+ */
+import * as core from '@actions/core';
+import { REPO_ROOT } from '../../lab/lab.js';
+import {
+  collectStepFiles,
+  createStepFiles,
+  readActionMetadata,
+  removeStepFiles,
+  renderInputs,
+  stepEnvironment,
+  StepOutput,
+  type ActionStepOptions,
+  type ActionStepResult,
+} from '../../lab/runner/action-host.js';
+import { LineSplitter } from '../../lab/runner/step-output.js';
+
+export type InProcessStepOptions = Omit<ActionStepOptions, 'node' | 'timeoutMs' | 'signal' | 'cancelGraceMs'> & {
+  /** Calls the action's exported entry (`run`, `runPost`), with whatever seams the test needs. */
+  run: () => Promise<unknown>;
+};
+
+/** Variables a step's environment owns: the caller's own are put aside while the step runs. */
+const STEP_VARIABLE = /^(INPUT_|STATE_|GITHUB_|RUNNER_|ACTIONS_)|^CI$/;
+
+export async function runActionInProcess(options: InProcessStepOptions): Promise<ActionStepResult> {
+  const started = Date.now();
+  const metadata = readActionMetadata(options.action);
+  const phase = options.phase ?? 'main';
+  if (phase === 'post' && metadata.runs.post === undefined)
+    throw new Error(`${metadata.dir}/action.yml has no runs.post`);
+  const debug = options.env?.ACTIONS_STEP_DEBUG === 'true';
+  const output = new StepOutput({
+    secrets: options.secrets ?? [],
+    debug,
+    ...(options.onLine ? { onLine: options.onLine } : {}),
+  });
+  const rendered = renderInputs(metadata, options.with ?? {});
+  for (const warning of rendered.warnings) output.runnerAnnotation('warning', warning);
+  const files = await createStepFiles(options.github?.event);
+  const env = stepEnvironment({
+    metadata,
+    inputs: rendered.env,
+    files,
+    workspace: options.workspace ?? REPO_ROOT,
+    github: options.github,
+    env: options.env,
+    state: phase === 'post' ? options.state : undefined,
+    debug,
+  });
+
+  const savedEnv = { ...process.env };
+  const savedExitCode = process.exitCode;
+  const savedWrite = process.stdout.write;
+  const lines = new LineSplitter((line) => output.line(line));
+  for (const name of Object.keys(process.env)) if (STEP_VARIABLE.test(name)) delete process.env[name];
+  Object.assign(process.env, env);
+  process.exitCode = undefined;
+  // core.summary remembers the first GITHUB_STEP_SUMMARY it saw; each step has its own file.
+  (core.summary as unknown as { _filePath: string | undefined })._filePath = undefined;
+  core.summary.emptyBuffer();
+  // @actions/core writes commands and log lines to stdout; they go to the parser instead.
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    lines.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  }) as typeof process.stdout.write;
+  let exitCode: number;
+  try {
+    await options.run();
+    exitCode = Number(process.exitCode ?? 0);
+  } catch (error) {
+    // An exception escaping the entry would crash the step's process: exit code 1, message on stderr.
+    output.line(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    exitCode = 1;
+  } finally {
+    process.stdout.write = savedWrite;
+    lines.end();
+    process.exitCode = savedExitCode;
+    for (const name of Object.keys(process.env)) if (!(name in savedEnv)) delete process.env[name];
+    Object.assign(process.env, savedEnv);
+  }
+  try {
+    const collected = await collectStepFiles(files, output);
+    return {
+      exitCode,
+      outcome: exitCode === 0 && !output.commandFailed && !collected.failed ? 'success' : 'failure',
+      outputs: collected.outputs,
+      state: collected.state,
+      env: collected.env,
+      path: collected.path,
+      summary: collected.summary,
+      log: output.log,
+      annotations: output.annotations,
+      masks: output.masks,
+      leaks: output.leaks,
+      durationMs: Date.now() - started,
+      timedOut: false,
+      node: 'in-process',
+    };
+  } finally {
+    await removeStepFiles(files);
+  }
+}
+
+/** The messages of a result's annotations of one level (what the run page lists as errors, warnings). */
+export function annotationMessages(result: ActionStepResult, level: 'error' | 'warning' | 'notice'): string[] {
+  return result.annotations.filter((a) => a.level === level).map((a) => a.message);
+}
+
+/** Everything a step made visible (log lines, summary, outputs), for "never printed" checks. */
+export function everythingShown(result: ActionStepResult): string {
+  return [...result.log, result.summary, ...Object.values(result.outputs)].join('\n');
+}
