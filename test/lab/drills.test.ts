@@ -17,9 +17,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAppImage, REPO_ROOT } from '../../lab/lab.js';
 import { run as notifyDiscord } from '../../src/actions/notify-discord/main.js';
-import { Inputs, mapInputs } from '../../src/core/inputs.js';
-import { MemoryLog } from '../../src/core/log.js';
+import { runActionInProcess } from '../support/action-harness.js';
 import {
+  actionRun,
   capture,
   clientName,
   deployStep,
@@ -143,7 +143,8 @@ describe('fault drills on the lab', () => {
     expect(first.failure, first.log.text()).toBeUndefined();
 
     const before = ownPortsToSshd();
-    const pending = deployStep(inputsFor(client, stack, { image: v2 }));
+    // In this process: the drill finds the step's SSH socket among its own file descriptors.
+    const pending = deployStep(inputsFor(client, stack, { image: v2 }), { inProcess: true });
     // Mid-watch: Swarm is updating the service and our connection is up.
     const victim = await until(
       'the rolling update and our sshd child',
@@ -327,27 +328,20 @@ secrets:
     afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
     async function notify(url: string, deployed: ActionRun): Promise<ActionRun> {
-      const log = new MemoryLog();
-      const outputs = new Map<string, string>();
-      let failure: string | undefined;
-      await notifyDiscord(
-        {
-          inputs: new Inputs(
-            mapInputs({
-              'webhook-url': url,
-              status: deployed.outputs.get('status') === 'deployed' ? 'success' : 'failure',
-              client: 'lt-drill',
-              reason: deployed.failure ?? '',
-            }),
-            (v) => log.mask(v),
-          ),
-          log,
-          hooks: { setOutput: (n, v) => void outputs.set(n, v), setFailed: (m) => void (failure = m) },
+      const result = await runActionInProcess({
+        action: 'actions/notify-discord',
+        with: {
+          'webhook-url': url,
+          status: deployed.outputs.get('status') === 'deployed' ? 'success' : 'failure',
+          client: 'lt-drill',
+          reason: deployed.failure ?? '',
         },
-        { deadlineMs: 4000 },
-      );
-      capture('notify-discord', [log.text(), ...outputs.values(), failure ?? ''].join('\n'));
-      return { outputs, failure, log, state: { save: () => undefined, get: () => '' } };
+        secrets: [url],
+        run: () => notifyDiscord(undefined, { deadlineMs: 4000 }),
+      });
+      const notified = actionRun(result);
+      capture('notify-discord', [notified.log.text(), ...notified.outputs.values(), notified.failure ?? ''].join('\n'));
+      return notified;
     }
 
     it('the deploy verdict is unchanged and the notification is a warning', async () => {
