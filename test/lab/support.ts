@@ -41,8 +41,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { run as runSwarmDeploy } from '../../src/actions/swarm-deploy/main.js';
 import { REPO_ROOT } from '../../lab/lab.js';
-import { runActionStep, type ActionStepResult, type GithubContext } from '../../lab/runner/action-host.js';
-import { annotationMessages, runActionInProcess } from '../support/action-harness.js';
+import { runActionStep, type GithubContext } from '../../lab/runner/action-host.js';
+import { runActionInProcess, stepView, type ActionRun } from '../support/action-harness.js';
+
+export { stepView as actionRun, type ActionRun, type StepLogView } from '../support/action-harness.js';
 
 /** The inputs that reach the lab's manager over SSH. */
 export function sshInputs(): Record<string, string> {
@@ -61,55 +63,6 @@ export function writeStack(client: string, text: string, name = 'stack.yml'): st
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, name), text);
   return relative(REPO_ROOT, join(dir, name));
-}
-
-/** What a step showed, in the shape the lab tests read: lines, annotations by level, summary, masks. */
-export interface StepLogView {
-  lines: string[];
-  warnings: { message: string; annotation: { file?: string; startLine?: number; title?: string } }[];
-  errors: { message: string; annotation: { file?: string; startLine?: number; title?: string } }[];
-  summaries: string[];
-  masked: string[];
-  text(): string;
-}
-
-export interface ActionRun {
-  outputs: Map<string, string>;
-  /** The step's failure message (its last error annotation), undefined when it succeeded. */
-  failure: string | undefined;
-  log: StepLogView;
-  /** What the step saved for its post step (GITHUB_STATE). */
-  state: Record<string, string>;
-  result: ActionStepResult;
-}
-
-export function actionRun(result: ActionStepResult): ActionRun {
-  const annotations = (level: 'warning' | 'error') =>
-    result.annotations
-      .filter((a) => a.level === level)
-      .map((a) => ({
-        message: a.message,
-        annotation: {
-          ...(a.file === undefined ? {} : { file: a.file }),
-          ...(a.line === undefined ? {} : { startLine: a.line }),
-          ...(a.title === undefined ? {} : { title: a.title }),
-        },
-      }));
-  const errors = annotationMessages(result, 'error');
-  return {
-    outputs: new Map(Object.entries(result.outputs)),
-    failure: result.outcome === 'success' ? undefined : (errors.at(-1) ?? `exit code ${String(result.exitCode)}`),
-    log: {
-      lines: result.log,
-      warnings: annotations('warning'),
-      errors: annotations('error'),
-      summaries: result.summary === '' ? [] : [result.summary],
-      masked: result.masks,
-      text: () => [...result.log, result.summary].join('\n'),
-    },
-    state: result.state,
-    result,
-  };
 }
 
 export interface DeployStepOptions {
@@ -138,7 +91,7 @@ export async function deployStep(inputs: Record<string, string>, options: Deploy
   const result = options.inProcess
     ? await runActionInProcess({ ...step, run: () => runSwarmDeploy() })
     : await runActionStep({ ...step, timeoutMs: 6 * 60_000 });
-  const run = actionRun(result);
+  const run = stepView(result);
   capture('deployStep', [run.log.text(), ...run.outputs.values(), run.failure ?? ''].join('\n'));
   return run;
 }

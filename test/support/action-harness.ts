@@ -112,6 +112,55 @@ export function annotationMessages(result: ActionStepResult, level: 'error' | 'w
   return result.annotations.filter((a) => a.level === level).map((a) => a.message);
 }
 
+/** What a step showed, in the shape tests read: lines, annotations by level, summary, masks. */
+export interface StepLogView {
+  lines: string[];
+  warnings: { message: string; annotation: { file?: string; startLine?: number; title?: string } }[];
+  errors: { message: string; annotation: { file?: string; startLine?: number; title?: string } }[];
+  summaries: string[];
+  masked: string[];
+  text(): string;
+}
+
+export interface ActionRun {
+  outputs: Map<string, string>;
+  /** The step's failure message (its last error annotation), undefined when it succeeded. */
+  failure: string | undefined;
+  log: StepLogView;
+  /** What the step saved for its post step (GITHUB_STATE). */
+  state: Record<string, string>;
+  result: ActionStepResult;
+}
+
+export function stepView(result: ActionStepResult): ActionRun {
+  const annotations = (level: 'warning' | 'error') =>
+    result.annotations
+      .filter((a) => a.level === level)
+      .map((a) => ({
+        message: a.message,
+        annotation: {
+          ...(a.file === undefined ? {} : { file: a.file }),
+          ...(a.line === undefined ? {} : { startLine: a.line }),
+          ...(a.title === undefined ? {} : { title: a.title }),
+        },
+      }));
+  const errors = annotationMessages(result, 'error');
+  return {
+    outputs: new Map(Object.entries(result.outputs)),
+    failure: result.outcome === 'success' ? undefined : (errors.at(-1) ?? `exit code ${String(result.exitCode)}`),
+    log: {
+      lines: result.log,
+      warnings: annotations('warning'),
+      errors: annotations('error'),
+      summaries: result.summary === '' ? [] : [result.summary],
+      masked: result.masks,
+      text: () => [...result.log, result.summary].join('\n'),
+    },
+    state: result.state,
+    result,
+  };
+}
+
 /** Everything a step made visible (log lines, summary, outputs), for "never printed" checks. */
 export function everythingShown(result: ActionStepResult): string {
   return [...result.log, result.summary, ...Object.values(result.outputs)].join('\n');
