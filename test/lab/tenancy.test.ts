@@ -123,8 +123,8 @@ describe('policy gate through the action', () => {
       );
       expect(result.failure, name).toMatch(/^Configuration error: .*refused by the cluster policy/);
       expect(result.outputs.get('status'), name).toBe('failed');
-      // One annotation per violation, on the stack file's line; the failure lists them all.
-      const annotations = result.log.errors.map((e) => ({
+      // One annotation per violation, on the stack file's line; the failure (the step's last error) lists them all.
+      const annotations = result.log.errors.slice(0, -1).map((e) => ({
         rule: /^\[([a-z-]+)\]/.exec(e.message)?.[1],
         line: e.annotation?.startLine,
         file: e.annotation?.file,
