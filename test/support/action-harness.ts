@@ -28,7 +28,20 @@ export type InProcessStepOptions = Omit<ActionStepOptions, 'node' | 'timeoutMs' 
 /** Variables a step's environment owns: the caller's own are put aside while the step runs. */
 const STEP_VARIABLE = /^(INPUT_|STATE_|GITHUB_|RUNNER_|ACTIONS_)|^CI$/;
 
+let stepRunning = false;
+
 export async function runActionInProcess(options: InProcessStepOptions): Promise<ActionStepResult> {
+  // Steps in one process share process.env and stdout: two at once would read each other's.
+  if (stepRunning) throw new Error('in-process steps cannot overlap; run concurrent steps with runActionStep');
+  stepRunning = true;
+  try {
+    return await runOneStepInProcess(options);
+  } finally {
+    stepRunning = false;
+  }
+}
+
+async function runOneStepInProcess(options: InProcessStepOptions): Promise<ActionStepResult> {
   const started = Date.now();
   const metadata = readActionMetadata(options.action);
   const phase = options.phase ?? 'main';
