@@ -239,10 +239,58 @@ export async function collectStepFiles(
   return { outputs, state, env, path, summary, failed };
 }
 
+/**
+ * The step's result as the runner concludes it: cancelled when cancelled, failed on a non-zero
+ * exit, a timeout, a command it could not process or a malformed file command.
+ */
+export function stepResult(parts: {
+  exitCode: number | null;
+  cancelled: boolean;
+  timedOut: boolean;
+  output: StepOutput;
+  collected: CollectedFiles & { failed: boolean };
+  started: number;
+  node: string;
+}): ActionStepResult {
+  const { exitCode, output, collected } = parts;
+  const succeeded = exitCode === 0 && !parts.timedOut && !output.commandFailed && !collected.failed;
+  return {
+    exitCode,
+    outcome: parts.cancelled ? 'cancelled' : succeeded ? 'success' : 'failure',
+    outputs: collected.outputs,
+    state: collected.state,
+    env: collected.env,
+    path: collected.path,
+    summary: collected.summary,
+    log: output.log,
+    annotations: output.annotations,
+    masks: output.masks,
+    leaks: output.leaks,
+    durationMs: Date.now() - parts.started,
+    timedOut: parts.timedOut,
+    node: parts.node,
+  };
+}
+
 const SIGTERM_GRACE_MS = 2500;
 
-export async function runActionStep(options: ActionStepOptions): Promise<ActionStepResult> {
-  const started = Date.now();
+export interface PreparedStep {
+  metadata: ActionMetadata;
+  /** The bundle to run: `runs.main` or `runs.post`, relative to the action's directory. */
+  script: string;
+  output: StepOutput;
+  files: StepFiles;
+  env: Record<string, string>;
+  workspace: string;
+}
+
+/**
+ * Everything the runner sets up before a step's process starts: inputs rendered (its warnings
+ * shown first), the step's files, its environment. The caller removes the files afterwards.
+ */
+export async function prepareStep(
+  options: Omit<ActionStepOptions, 'node' | 'timeoutMs' | 'signal' | 'cancelGraceMs'>,
+): Promise<PreparedStep> {
   const metadata = readActionMetadata(options.action);
   const phase = options.phase ?? 'main';
   const script = phase === 'main' ? metadata.runs.main : metadata.runs.post;
@@ -255,22 +303,28 @@ export async function runActionStep(options: ActionStepOptions): Promise<ActionS
   });
   const rendered = renderInputs(metadata, options.with ?? {});
   for (const warning of rendered.warnings) output.runnerAnnotation('warning', warning);
-
-  const node = options.node ?? actionNode();
+  const workspace = options.workspace ?? REPO_ROOT;
   const files = await createStepFiles(options.github?.event);
+  const env = stepEnvironment({
+    metadata,
+    inputs: rendered.env,
+    files,
+    workspace,
+    github: options.github,
+    env: options.env,
+    state: phase === 'post' ? options.state : undefined,
+    debug,
+  });
+  return { metadata, script, output, files, env, workspace };
+}
+
+export async function runActionStep(options: ActionStepOptions): Promise<ActionStepResult> {
+  const started = Date.now();
+  const node = options.node ?? actionNode();
+  const { metadata, script, output, files, env, workspace } = await prepareStep(options);
   try {
-    const env = stepEnvironment({
-      metadata,
-      inputs: rendered.env,
-      files,
-      workspace: options.workspace ?? REPO_ROOT,
-      github: options.github,
-      env: options.env,
-      state: phase === 'post' ? options.state : undefined,
-      debug,
-    });
     const { exitCode, cancelled, timedOut } = await runProcess(node, join(metadata.dir, script), {
-      cwd: options.workspace ?? REPO_ROOT,
+      cwd: workspace,
       env,
       output,
       timeoutMs: options.timeoutMs,
@@ -278,27 +332,7 @@ export async function runActionStep(options: ActionStepOptions): Promise<ActionS
       cancelGraceMs: options.cancelGraceMs ?? 7500,
     });
     const collected = await collectStepFiles(files, output);
-    const outcome = cancelled
-      ? 'cancelled'
-      : exitCode === 0 && !timedOut && !output.commandFailed && !collected.failed
-        ? 'success'
-        : 'failure';
-    return {
-      exitCode,
-      outcome,
-      outputs: collected.outputs,
-      state: collected.state,
-      env: collected.env,
-      path: collected.path,
-      summary: collected.summary,
-      log: output.log,
-      annotations: output.annotations,
-      masks: output.masks,
-      leaks: output.leaks,
-      durationMs: Date.now() - started,
-      timedOut,
-      node,
-    };
+    return stepResult({ exitCode, cancelled, timedOut, output, collected, started, node });
   } finally {
     await removeStepFiles(files);
   }

@@ -78,24 +78,9 @@ export function parseCommandLine(line: string, registered: ReadonlySet<string>):
   if (!message.startsWith('::')) return parseLegacyCommandLine(line, registered);
   const end = message.indexOf('::', 2);
   if (end < 0) return parseLegacyCommandLine(line, registered);
-  const info = message.slice(2, end);
-  const space = info.indexOf(' ');
-  const name = space < 0 ? info : info.slice(0, space);
-  if (!registered.has(name.toLowerCase())) return parseLegacyCommandLine(line, registered);
-  const properties: Record<string, string> = {};
-  if (space > 0) {
-    for (const entry of info
-      .slice(space + 1)
-      .trim()
-      .split(',')
-      .filter((e) => e !== '')) {
-      const eq = entry.indexOf('=');
-      // The runner splits on the first `=` and drops empty parts: `k=` and `=v` set nothing.
-      if (eq > 0 && eq < entry.length - 1)
-        properties[entry.slice(0, eq)] = unescapeWith(entry.slice(eq + 1), PROPERTY_ESCAPES);
-    }
-  }
-  return { name: name.toLowerCase(), properties, data: unescapeWith(message.slice(end + 2), DATA_ESCAPES) };
+  const parsed = commandInfo(message.slice(2, end), ',', PROPERTY_ESCAPES, registered);
+  if (parsed === undefined) return parseLegacyCommandLine(line, registered);
+  return { ...parsed, data: unescapeWith(message.slice(end + 2), DATA_ESCAPES) };
 }
 
 /** `##[name k=v;k=v]data` anywhere in the line (ActionCommand.TryParse, still honoured by the runner). */
@@ -104,22 +89,33 @@ function parseLegacyCommandLine(line: string, registered: ReadonlySet<string>): 
   if (prefix < 0) return undefined;
   const close = line.indexOf(']', prefix);
   if (close < 0) return undefined;
-  const info = line.slice(prefix + 3, close);
+  const parsed = commandInfo(line.slice(prefix + 3, close), ';', LEGACY_ESCAPES, registered);
+  if (parsed === undefined) return undefined;
+  return { ...parsed, data: unescapeWith(line.slice(close + 1), LEGACY_ESCAPES) };
+}
+
+/** `name k=v<sep>k=v`: the command's name (undefined unless registered) and its properties. */
+function commandInfo(
+  info: string,
+  separator: string,
+  escapes: [string, string][],
+  registered: ReadonlySet<string>,
+): Omit<WorkflowCommand, 'data'> | undefined {
   const space = info.indexOf(' ');
-  const name = space < 0 ? info : info.slice(0, space);
-  if (!registered.has(name.toLowerCase())) return undefined;
+  const name = (space < 0 ? info : info.slice(0, space)).toLowerCase();
+  if (!registered.has(name)) return undefined;
   const properties: Record<string, string> = {};
   if (space > 0) {
     for (const entry of info
       .slice(space + 1)
-      .split(';')
-      .filter((e) => e !== '')) {
+      .trim()
+      .split(separator)) {
       const eq = entry.indexOf('=');
-      if (eq > 0 && eq < entry.length - 1)
-        properties[entry.slice(0, eq)] = unescapeWith(entry.slice(eq + 1), LEGACY_ESCAPES);
+      // The runner splits on the first `=` and drops empty parts: `k=` and `=v` set nothing.
+      if (eq > 0 && eq < entry.length - 1) properties[entry.slice(0, eq)] = unescapeWith(entry.slice(eq + 1), escapes);
     }
   }
-  return { name: name.toLowerCase(), properties, data: unescapeWith(line.slice(close + 1), LEGACY_ESCAPES) };
+  return { name, properties };
 }
 
 /**

@@ -6,15 +6,11 @@
  * files) goes through the same parser as a real step. Only the process boundary differs.
  */
 import * as core from '@actions/core';
-import { REPO_ROOT } from '../../lab/lab.js';
 import {
   collectStepFiles,
-  createStepFiles,
-  readActionMetadata,
+  prepareStep,
   removeStepFiles,
-  renderInputs,
-  stepEnvironment,
-  StepOutput,
+  stepResult,
   type ActionStepOptions,
   type ActionStepResult,
 } from '../../lab/runner/action-host.js';
@@ -43,30 +39,7 @@ export async function runActionInProcess(options: InProcessStepOptions): Promise
 
 async function runOneStepInProcess(options: InProcessStepOptions): Promise<ActionStepResult> {
   const started = Date.now();
-  const metadata = readActionMetadata(options.action);
-  const phase = options.phase ?? 'main';
-  if (phase === 'post' && metadata.runs.post === undefined)
-    throw new Error(`${metadata.dir}/action.yml has no runs.post`);
-  const debug = options.env?.ACTIONS_STEP_DEBUG === 'true';
-  const output = new StepOutput({
-    secrets: options.secrets ?? [],
-    debug,
-    ...(options.onLine ? { onLine: options.onLine } : {}),
-  });
-  const rendered = renderInputs(metadata, options.with ?? {});
-  for (const warning of rendered.warnings) output.runnerAnnotation('warning', warning);
-  const files = await createStepFiles(options.github?.event);
-  const env = stepEnvironment({
-    metadata,
-    inputs: rendered.env,
-    files,
-    workspace: options.workspace ?? REPO_ROOT,
-    github: options.github,
-    env: options.env,
-    state: phase === 'post' ? options.state : undefined,
-    debug,
-  });
-
+  const { output, files, env } = await prepareStep(options);
   const savedEnv = { ...process.env };
   const savedExitCode = process.exitCode;
   const savedWrite = process.stdout.write;
@@ -99,22 +72,7 @@ async function runOneStepInProcess(options: InProcessStepOptions): Promise<Actio
   }
   try {
     const collected = await collectStepFiles(files, output);
-    return {
-      exitCode,
-      outcome: exitCode === 0 && !output.commandFailed && !collected.failed ? 'success' : 'failure',
-      outputs: collected.outputs,
-      state: collected.state,
-      env: collected.env,
-      path: collected.path,
-      summary: collected.summary,
-      log: output.log,
-      annotations: output.annotations,
-      masks: output.masks,
-      leaks: output.leaks,
-      durationMs: Date.now() - started,
-      timedOut: false,
-      node: 'in-process',
-    };
+    return stepResult({ exitCode, cancelled: false, timedOut: false, output, collected, started, node: 'in-process' });
   } finally {
     await removeStepFiles(files);
   }
