@@ -52,6 +52,8 @@ export interface ActionStepOptions {
   /** Cancels the step: SIGINT, SIGTERM after `cancelGraceMs`, SIGKILL 2.5 s later (the runner's timing). */
   signal?: AbortSignal;
   cancelGraceMs?: number;
+  /** The runner itself vanishes (a killed machine): SIGKILL to the step's processes at once, no grace. */
+  kill?: AbortSignal;
   /** Each displayed (masked, command-free) line as it arrives. */
   onLine?: (line: string) => void;
 }
@@ -289,7 +291,7 @@ export interface PreparedStep {
  * shown first), the step's files, its environment. The caller removes the files afterwards.
  */
 export async function prepareStep(
-  options: Omit<ActionStepOptions, 'node' | 'timeoutMs' | 'signal' | 'cancelGraceMs'>,
+  options: Omit<ActionStepOptions, 'node' | 'timeoutMs' | 'signal' | 'cancelGraceMs' | 'kill'>,
 ): Promise<PreparedStep> {
   const metadata = readActionMetadata(options.action);
   const phase = options.phase ?? 'main';
@@ -329,6 +331,7 @@ export async function runActionStep(options: ActionStepOptions): Promise<ActionS
       output,
       timeoutMs: options.timeoutMs,
       signal: options.signal,
+      kill: options.kill,
       cancelGraceMs: options.cancelGraceMs ?? 7500,
     });
     const collected = await collectStepFiles(files, output);
@@ -347,6 +350,7 @@ function runProcess(
     output: StepOutput;
     timeoutMs: number | undefined;
     signal: AbortSignal | undefined;
+    kill: AbortSignal | undefined;
     cancelGraceMs: number;
   },
 ): Promise<{ exitCode: number | null; cancelled: boolean; timedOut: boolean }> {
@@ -361,24 +365,29 @@ function runProcess(
     let cancelled = false;
     let timedOut = false;
     const timers: NodeJS.Timeout[] = [];
+    const killGroup = () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
     const stop = () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGINT');
       timers.push(
         setTimeout(() => {
           child.kill('SIGTERM');
-          timers.push(
-            setTimeout(() => {
-              try {
-                if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-              } catch {
-                // already gone
-              }
-            }, SIGTERM_GRACE_MS),
-          );
+          timers.push(setTimeout(killGroup, SIGTERM_GRACE_MS));
         }, options.cancelGraceMs),
       );
     };
+    const onKill = () => {
+      cancelled = true;
+      killGroup();
+    };
+    if (options.kill?.aborted) onKill();
+    else options.kill?.addEventListener('abort', onKill, { once: true });
     const onAbort = () => {
       cancelled = true;
       stop();
@@ -404,6 +413,7 @@ function runProcess(
     child.on('close', (code) => {
       for (const timer of timers) clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
+      options.kill?.removeEventListener('abort', onKill);
       stdout.end();
       stderr.end();
       resolvePromise({ exitCode: code, cancelled, timedOut });
@@ -443,7 +453,7 @@ export async function runActionWithPost(
   const main = await runActionStep({ ...options, phase: 'main' });
   const { runs } = readActionMetadata(options.action);
   if (runs.post === undefined || !postStepRuns(runs.postIf, main.outcome)) return { main, post: undefined };
-  const { signal: _signal, ...rest } = options;
+  const { signal: _signal, kill: _kill, ...rest } = options;
   const post = await runActionStep({ ...rest, phase: 'post', state: main.state });
   return { main, post };
 }

@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
-  existsSync,
   mkdtempSync,
   openSync,
   readdirSync,
@@ -15,8 +14,9 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildAppImage, REPO_ROOT } from '../../lab/lab.js';
+import { buildAppImage } from '../../lab/lab.js';
 import { run as notifyDiscord } from '../../src/actions/notify-discord/main.js';
+import { runActionStep } from '../../lab/runner/action-host.js';
 import { runActionInProcess } from '../support/action-harness.js';
 import {
   actionRun,
@@ -27,6 +27,7 @@ import {
   freePort,
   lab,
   local,
+  privateKey,
   recordSecrets,
   removeClient,
   sshInputs,
@@ -373,32 +374,20 @@ secrets:
     const first = await deployStep(inputsFor(client, stack, { image: v1 }));
     expect(first.failure, first.log.text()).toBeUndefined();
 
-    const logPath = join(lab.dir, 'work', client, 'killed-step.log');
-    const out = openSync(logPath, 'a');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test/lab/drill-deploy.ts')], {
-      cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        DRILL_INPUTS: JSON.stringify(inputsFor(client, stack, { image: v2, 'lock-expiry': '15s' })),
+    // The runner dies (SIGKILL, no post step) while the step holds the lock and watches the rollout.
+    const vanish = new AbortController();
+    const killed = await runActionStep({
+      action: '.',
+      with: inputsFor(client, stack, { image: v2, 'lock-expiry': '15s' }),
+      secrets: [privateKey],
+      kill: vanish.signal,
+      timeoutMs: 120_000,
+      onLine: (line) => {
+        if (line.startsWith('Watching')) vanish.abort();
       },
-      stdio: ['ignore', out, out],
     });
-    closeSync(out);
-    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-    try {
-      await until(
-        'the child to hold the lock and watch the rollout',
-        async () => {
-          const text = existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
-          return text.includes('lock held') && /Watching/.test(text) ? true : undefined;
-        },
-        90_000,
-      );
-    } finally {
-      if (child.pid && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
-    }
-    await exited;
-    capture('killed deploy step', readFileSync(logPath, 'utf8'));
+    capture('killed deploy step', killed.log.join('\n'));
+    expect(killed.outcome, killed.log.join('\n')).toBe('cancelled');
     expect(await docker('config', 'ls', '--filter', `name=sdl.${client}`, '--format', '{{.Name}}')).toBe(
       `sdl.${client}`,
     );

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAppImage } from '../../lab/lab.js';
+import { runActionStep } from '../../lab/runner/action-host.js';
 import { MemoryLog } from '../../src/core/log.js';
 import { LOCK_STATE } from '../../src/actions/swarm-deploy/main.js';
 import { readHistory } from '../../src/swarm/history.js';
@@ -15,6 +14,7 @@ import {
   docker,
   eventually,
   lab,
+  privateKey,
   removeClient,
   sshInputs,
   startRouter,
@@ -296,33 +296,22 @@ describe('the deploy lock', () => {
     const client = newClient('expiry');
     const stack = writeStack(client, SMALL_STACK);
     // A deploy whose runner dies (SIGKILL) while it holds the lock: nothing releases it.
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', fileURLToPath(new URL('killed-deploy.ts', import.meta.url))],
-      {
-        env: {
-          ...process.env,
-          GITHUB_SERVER_URL: RUN_CONTEXT.serverUrl,
-          GITHUB_REPOSITORY: RUN_CONTEXT.repository,
-          GITHUB_RUN_ID: '3001',
-          GITHUB_ACTOR: 'crashed-runner',
-          DEPLOY_INPUTS: JSON.stringify(inputs(client, stack, { image: v1, 'lock-expiry': '8s' })),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => void (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => void (output += chunk.toString()));
+    const vanish = new AbortController();
+    const killed = runActionStep({
+      action: '.',
+      with: inputs(client, stack, { image: v1, 'lock-expiry': '8s' }),
+      secrets: [privateKey],
+      github: { ...RUN_CONTEXT, runId: '3001', actor: 'crashed-runner' },
+      kill: vanish.signal,
+    });
     let left: HeldLock | undefined;
     try {
       left = await eventually('the killed run to take the lock', () => readLock(local, client), Boolean, 60_000);
-    } catch (error) {
-      throw new Error(`${String(error)}\nthe run said: ${output}`);
     } finally {
-      child.kill('SIGKILL');
+      vanish.abort();
     }
-    await new Promise((resolve) => child.once('exit', resolve));
+    const crashed = await killed;
+    expect(crashed.outcome, crashed.log.join('\n')).toBe('cancelled');
     expect(await readLock(local, client)).toMatchObject({ id: left?.id, holder: { actor: 'crashed-runner' } });
 
     const started = Date.now();

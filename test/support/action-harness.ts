@@ -16,7 +16,10 @@ import {
 } from '../../lab/runner/action-host.js';
 import { LineSplitter } from '../../lab/runner/step-output.js';
 
-export type InProcessStepOptions = Omit<ActionStepOptions, 'node' | 'timeoutMs' | 'signal' | 'cancelGraceMs'> & {
+export type InProcessStepOptions = Omit<
+  ActionStepOptions,
+  'node' | 'timeoutMs' | 'signal' | 'cancelGraceMs' | 'kill'
+> & {
   /** Calls the action's exported entry (`run`, `runPost`), with whatever seams the test needs. */
   run: () => Promise<unknown>;
 };

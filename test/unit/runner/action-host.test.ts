@@ -135,6 +135,21 @@ describe('a step in its own Node 24 process', () => {
     expect(post?.log).toEqual(['post state wait greeting hello']);
   });
 
+  test('a vanished runner: SIGKILL at once, no SIGINT handler runs, no exit code', async () => {
+    const vanish = new AbortController();
+    const result = await runActionStep({
+      action: PROBE,
+      with: { mode: 'wait' },
+      kill: vanish.signal,
+      onLine: (line) => {
+        if (line === 'waiting') vanish.abort();
+      },
+    });
+    expect(result.outcome).toBe('cancelled');
+    expect(result.exitCode).toBeNull();
+    expect(result.log).not.toContain('got SIGINT');
+  });
+
   test('a step past its timeout is stopped and fails', async () => {
     const result = await runActionStep({ action: PROBE, with: { mode: 'wait' }, timeoutMs: 1500 });
     expect(result.timedOut).toBe(true);
