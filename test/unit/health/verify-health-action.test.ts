@@ -97,7 +97,8 @@ describe('verify-health action', () => {
     expect(requests).toHaveLength(0);
     expect(failures[0]).not.toContain('p4ss');
     expect(result.outcome).toBe('failure');
-    if ((values as Record<string, string>).url?.includes('p4ss')) expect(result.masks).toContain('http://u:p4ss@host/x');
+    if ((values as Record<string, string>).url?.includes('p4ss'))
+      expect(result.masks).toContain('http://u:p4ss@host/x');
   });
 
   test('a traffic window is read with its limits', () => {
