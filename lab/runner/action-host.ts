@@ -59,6 +59,8 @@ export interface ActionStepOptions {
   /** Cancels the step: SIGINT, SIGTERM after `cancelGraceMs`, SIGKILL 2.5 s later (the runner's timing). */
   signal?: AbortSignal;
   cancelGraceMs?: number;
+  /** The runner itself vanishes (a killed machine): SIGKILL to the step's processes at once, no grace. */
+  kill?: AbortSignal;
   /** Each displayed (masked, command-free) line as it arrives. */
   onLine?: (line: string) => void;
 }
@@ -247,10 +249,58 @@ export async function collectStepFiles(
   return { outputs, state, env, path, summary, failed };
 }
 
+/**
+ * The step's result as the runner concludes it: cancelled when cancelled, failed on a non-zero
+ * exit, a timeout, a command it could not process or a malformed file command.
+ */
+export function stepResult(parts: {
+  exitCode: number | null;
+  cancelled: boolean;
+  timedOut: boolean;
+  output: StepOutput;
+  collected: CollectedFiles & { failed: boolean };
+  started: number;
+  node: string;
+}): ActionStepResult {
+  const { exitCode, output, collected } = parts;
+  const succeeded = exitCode === 0 && !parts.timedOut && !output.commandFailed && !collected.failed;
+  return {
+    exitCode,
+    outcome: parts.cancelled ? 'cancelled' : succeeded ? 'success' : 'failure',
+    outputs: collected.outputs,
+    state: collected.state,
+    env: collected.env,
+    path: collected.path,
+    summary: collected.summary,
+    log: output.log,
+    annotations: output.annotations,
+    masks: output.masks,
+    leaks: output.leaks,
+    durationMs: Date.now() - parts.started,
+    timedOut: parts.timedOut,
+    node: parts.node,
+  };
+}
+
 const SIGTERM_GRACE_MS = 2500;
 
-export async function runActionStep(options: ActionStepOptions): Promise<ActionStepResult> {
-  const started = Date.now();
+export interface PreparedStep {
+  metadata: ActionMetadata;
+  /** The bundle to run: `runs.main` or `runs.post`, relative to the action's directory. */
+  script: string;
+  output: StepOutput;
+  files: StepFiles;
+  env: Record<string, string>;
+  workspace: string;
+}
+
+/**
+ * Everything the runner sets up before a step's process starts: inputs rendered (its warnings
+ * shown first), the step's files, its environment. The caller removes the files afterwards.
+ */
+export async function prepareStep(
+  options: Omit<ActionStepOptions, 'node' | 'timeoutMs' | 'signal' | 'cancelGraceMs' | 'kill'>,
+): Promise<PreparedStep> {
   const metadata = readActionMetadata(options.action);
   const phase = options.phase ?? 'main';
   const script = phase === 'main' ? metadata.runs.main : metadata.runs.post;
@@ -263,50 +313,37 @@ export async function runActionStep(options: ActionStepOptions): Promise<ActionS
   });
   const rendered = renderInputs(metadata, options.with ?? {});
   for (const warning of rendered.warnings) output.runnerAnnotation('warning', warning);
-
-  const node = options.node ?? actionNode();
+  const workspace = options.workspace ?? REPO_ROOT;
   const files = await createStepFiles(options.github?.event);
+  const env = stepEnvironment({
+    metadata,
+    inputs: rendered.env,
+    files,
+    workspace,
+    github: options.github,
+    env: options.env,
+    state: phase === 'post' ? options.state : undefined,
+    debug,
+  });
+  return { metadata, script, output, files, env, workspace };
+}
+
+export async function runActionStep(options: ActionStepOptions): Promise<ActionStepResult> {
+  const started = Date.now();
+  const node = options.node ?? actionNode();
+  const { metadata, script, output, files, env, workspace } = await prepareStep(options);
   try {
-    const env = stepEnvironment({
-      metadata,
-      inputs: rendered.env,
-      files,
-      workspace: options.workspace ?? REPO_ROOT,
-      github: options.github,
-      env: options.env,
-      state: phase === 'post' ? options.state : undefined,
-      debug,
-    });
     const { exitCode, cancelled, timedOut } = await runProcess(node, join(metadata.dir, script), {
-      cwd: options.workspace ?? REPO_ROOT,
+      cwd: workspace,
       env,
       output,
       timeoutMs: options.timeoutMs,
       signal: options.signal,
+      kill: options.kill,
       cancelGraceMs: options.cancelGraceMs ?? 7500,
     });
     const collected = await collectStepFiles(files, output);
-    const outcome = cancelled
-      ? 'cancelled'
-      : exitCode === 0 && !timedOut && !output.commandFailed && !collected.failed
-        ? 'success'
-        : 'failure';
-    return {
-      exitCode,
-      outcome,
-      outputs: collected.outputs,
-      state: collected.state,
-      env: collected.env,
-      path: collected.path,
-      summary: collected.summary,
-      log: output.log,
-      annotations: output.annotations,
-      masks: output.masks,
-      leaks: output.leaks,
-      durationMs: Date.now() - started,
-      timedOut,
-      node,
-    };
+    return stepResult({ exitCode, cancelled, timedOut, output, collected, started, node });
   } finally {
     await removeStepFiles(files);
   }
@@ -321,6 +358,7 @@ function runProcess(
     output: StepOutput;
     timeoutMs: number | undefined;
     signal: AbortSignal | undefined;
+    kill: AbortSignal | undefined;
     cancelGraceMs: number;
   },
 ): Promise<{ exitCode: number | null; cancelled: boolean; timedOut: boolean }> {
@@ -335,24 +373,29 @@ function runProcess(
     let cancelled = false;
     let timedOut = false;
     const timers: NodeJS.Timeout[] = [];
+    const killGroup = () => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
     const stop = () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGINT');
       timers.push(
         setTimeout(() => {
           child.kill('SIGTERM');
-          timers.push(
-            setTimeout(() => {
-              try {
-                if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-              } catch {
-                // already gone
-              }
-            }, SIGTERM_GRACE_MS),
-          );
+          timers.push(setTimeout(killGroup, SIGTERM_GRACE_MS));
         }, options.cancelGraceMs),
       );
     };
+    const onKill = () => {
+      cancelled = true;
+      killGroup();
+    };
+    if (options.kill?.aborted) onKill();
+    else options.kill?.addEventListener('abort', onKill, { once: true });
     const onAbort = () => {
       cancelled = true;
       stop();
@@ -378,6 +421,7 @@ function runProcess(
     child.on('close', (code) => {
       for (const timer of timers) clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
+      options.kill?.removeEventListener('abort', onKill);
       stdout.end();
       stderr.end();
       resolvePromise({ exitCode: code, cancelled, timedOut });
@@ -385,14 +429,39 @@ function runProcess(
   });
 }
 
-/** Runs main, then post (as `post-if: always()` would) with the state main saved. */
+/**
+ * Whether the post step runs after a main step with this outcome: `runs.post-if` (default
+ * `success()`), for the status functions an action.yml uses there.
+ */
+export function postStepRuns(postIf: string | undefined, mainOutcome: ActionStepResult['outcome']): boolean {
+  const condition = (postIf ?? 'success()').replace(/^\$\{\{\s*|\s*\}\}$/g, '').trim();
+  switch (condition) {
+    case 'always()':
+      return true;
+    case 'success()':
+      return mainOutcome === 'success';
+    case 'failure()':
+      return mainOutcome === 'failure';
+    case 'cancelled()':
+      return mainOutcome === 'cancelled';
+    case '!cancelled()':
+      return mainOutcome !== 'cancelled';
+    default:
+      throw new Error(`post-if "${postIf}" is not evaluated by this harness`);
+  }
+}
+
+/**
+ * Runs main, then post with the state main saved, as the runner does at the end of the job
+ * (a cancellation cancels main only: the post step of `post-if: always()` still runs).
+ */
 export async function runActionWithPost(
   options: Omit<ActionStepOptions, 'phase' | 'state'>,
 ): Promise<{ main: ActionStepResult; post: ActionStepResult | undefined }> {
   const main = await runActionStep({ ...options, phase: 'main' });
-  const metadata = readActionMetadata(options.action);
-  if (metadata.runs.post === undefined) return { main, post: undefined };
-  const { signal: _signal, ...rest } = options;
+  const { runs } = readActionMetadata(options.action);
+  if (runs.post === undefined || !postStepRuns(runs.postIf, main.outcome)) return { main, post: undefined };
+  const { signal: _signal, kill: _kill, ...rest } = options;
   const post = await runActionStep({ ...rest, phase: 'post', state: main.state });
   return { main, post };
 }

@@ -78,24 +78,9 @@ export function parseCommandLine(line: string, registered: ReadonlySet<string>):
   if (!message.startsWith('::')) return parseLegacyCommandLine(line, registered);
   const end = message.indexOf('::', 2);
   if (end < 0) return parseLegacyCommandLine(line, registered);
-  const info = message.slice(2, end);
-  const space = info.indexOf(' ');
-  const name = space < 0 ? info : info.slice(0, space);
-  if (!registered.has(name.toLowerCase())) return parseLegacyCommandLine(line, registered);
-  const properties: Record<string, string> = {};
-  if (space > 0) {
-    for (const entry of info
-      .slice(space + 1)
-      .trim()
-      .split(',')
-      .filter((e) => e !== '')) {
-      const eq = entry.indexOf('=');
-      // The runner splits on the first `=` and drops empty parts: `k=` and `=v` set nothing.
-      if (eq > 0 && eq < entry.length - 1)
-        properties[entry.slice(0, eq)] = unescapeWith(entry.slice(eq + 1), PROPERTY_ESCAPES);
-    }
-  }
-  return { name: name.toLowerCase(), properties, data: unescapeWith(message.slice(end + 2), DATA_ESCAPES) };
+  const parsed = commandInfo(message.slice(2, end), ',', PROPERTY_ESCAPES, registered);
+  if (parsed === undefined) return parseLegacyCommandLine(line, registered);
+  return { ...parsed, data: unescapeWith(message.slice(end + 2), DATA_ESCAPES) };
 }
 
 /** `##[name k=v;k=v]data` anywhere in the line (ActionCommand.TryParse, still honoured by the runner). */
@@ -104,22 +89,33 @@ function parseLegacyCommandLine(line: string, registered: ReadonlySet<string>): 
   if (prefix < 0) return undefined;
   const close = line.indexOf(']', prefix);
   if (close < 0) return undefined;
-  const info = line.slice(prefix + 3, close);
+  const parsed = commandInfo(line.slice(prefix + 3, close), ';', LEGACY_ESCAPES, registered);
+  if (parsed === undefined) return undefined;
+  return { ...parsed, data: unescapeWith(line.slice(close + 1), LEGACY_ESCAPES) };
+}
+
+/** `name k=v<sep>k=v`: the command's name (undefined unless registered) and its properties. */
+function commandInfo(
+  info: string,
+  separator: string,
+  escapes: [string, string][],
+  registered: ReadonlySet<string>,
+): Omit<WorkflowCommand, 'data'> | undefined {
   const space = info.indexOf(' ');
-  const name = space < 0 ? info : info.slice(0, space);
-  if (!registered.has(name.toLowerCase())) return undefined;
+  const name = (space < 0 ? info : info.slice(0, space)).toLowerCase();
+  if (!registered.has(name)) return undefined;
   const properties: Record<string, string> = {};
   if (space > 0) {
     for (const entry of info
       .slice(space + 1)
-      .split(';')
-      .filter((e) => e !== '')) {
+      .trim()
+      .split(separator)) {
       const eq = entry.indexOf('=');
-      if (eq > 0 && eq < entry.length - 1)
-        properties[entry.slice(0, eq)] = unescapeWith(entry.slice(eq + 1), LEGACY_ESCAPES);
+      // The runner splits on the first `=` and drops empty parts: `k=` and `=v` set nothing.
+      if (eq > 0 && eq < entry.length - 1) properties[entry.slice(0, eq)] = unescapeWith(entry.slice(eq + 1), escapes);
     }
   }
-  return { name: name.toLowerCase(), properties, data: unescapeWith(line.slice(close + 1), LEGACY_ESCAPES) };
+  return { name, properties };
 }
 
 /**
@@ -212,7 +208,8 @@ export class StepOutput {
   commandFailed = false;
 
   private readonly registered = new Set<string>(RUNNER_COMMANDS);
-  private readonly shownInClear: string[] = [];
+  /** Everything displayed so far, as displayed (masked with the masks of its moment). */
+  private readonly shown: string[] = [];
   private stopToken: string | undefined;
   private echo = false;
   private readonly debug: boolean;
@@ -248,8 +245,8 @@ export class StepOutput {
   private show(text: string): void {
     // The runner neutralises its own step markers in user output.
     const clean = text.replace(/##\[(start|end)-action/g, '##[\\$1-action');
-    this.shownInClear.push(clean);
     const masked = this.masker.mask(clean);
+    this.shown.push(masked);
     this.log.push(masked);
     this.onLine?.(masked);
   }
@@ -266,7 +263,7 @@ export class StepOutput {
   private annotate(annotation: StepAnnotation): void {
     const masked = { ...annotation, message: this.masker.mask(annotation.message) };
     if (masked.title !== undefined) masked.title = this.masker.mask(masked.title);
-    this.shownInClear.push(annotation.message);
+    this.shown.push(masked.message, masked.title ?? '');
     this.annotations.push(masked);
     const line = `##[${annotation.level}]${masked.message}`;
     this.log.push(line);
@@ -355,7 +352,7 @@ export class StepOutput {
     }
     const values = [value, ...value.split(/[\r\n]+/).map((l) => l.trim())].filter((v) => v !== '');
     for (const v of values) {
-      if (!this.leaks.includes(v) && this.shownInClear.some((shown) => shown.includes(v))) this.leaks.push(v);
+      if (!this.leaks.includes(v) && this.shown.some((text) => text.includes(v))) this.leaks.push(v);
       this.masker.add(v);
     }
     if (this.echo) this.show('::add-mask::***');
@@ -375,22 +372,32 @@ function issue(level: AnnotationLevel, command: WorkflowCommand): StepAnnotation
     const value = p[key];
     return value !== undefined && /^-?\d+$/.test(value) ? Number(value) : undefined;
   };
+  let line = number('line');
+  let endLine = number('endLine');
+  let col = number('col');
+  let endColumn = number('endColumn');
+  // IssueCommandExtension.ValidateLinesAndColumns, rule by rule.
+  const hasColumn = col !== undefined || endColumn !== undefined;
+  if (endLine !== undefined && line === undefined) line = endLine;
+  if (endColumn !== undefined && col === undefined) col = endColumn;
+  const dropColumns = () => {
+    col = undefined;
+    endColumn = undefined;
+  };
+  if (line === undefined && hasColumn) dropColumns();
+  if (endLine !== undefined && line !== endLine && hasColumn) dropColumns();
+  if (line !== undefined && endLine !== undefined && endLine < line) {
+    line = undefined;
+    endLine = undefined;
+  }
+  if (col !== undefined && endColumn !== undefined && endColumn < col) dropColumns();
   const annotation: StepAnnotation = { level, message: command.data };
   if (p.file !== undefined) annotation.file = p.file;
   if (p.title !== undefined) annotation.title = p.title;
-  let line = number('line');
-  const endLine = number('endLine');
-  let col = number('col');
-  const endColumn = number('endColumn');
-  // ValidateLinesAndColumns: an end without a start stands for the start.
-  if (line === undefined && endLine !== undefined) line = endLine;
-  if (col === undefined && endColumn !== undefined) col = endColumn;
   if (line !== undefined) annotation.line = line;
-  if (endLine !== undefined && line !== undefined && endLine >= line) annotation.endLine = endLine;
-  if (line !== undefined && col !== undefined && (endLine === undefined || endLine === line)) {
-    annotation.col = col;
-    if (endColumn !== undefined && endColumn >= col) annotation.endColumn = endColumn;
-  }
+  if (endLine !== undefined) annotation.endLine = endLine;
+  if (col !== undefined) annotation.col = col;
+  if (endColumn !== undefined) annotation.endColumn = endColumn;
   return annotation;
 }
 
