@@ -94,7 +94,10 @@ async function main(): Promise<void> {
       say(
         `      💬 Discord ${edited ? `edits message ${message.id}` : `posts message ${message.id}`}: ${embed?.title ?? ''}`,
       );
-      const reason = embed?.fields?.find((f) => /reason/i.test(f.name))?.value ?? embed?.description?.split('\n')[0];
+      // The reason of a result; the started message's description is only the run link.
+      const reason =
+        embed?.fields?.find((f) => /reason/i.test(f.name))?.value ??
+        embed?.description?.split('\n').find((line) => !line.startsWith('['));
       if (reason) say(`         ${reason.slice(0, 160)}`);
     },
   });
