@@ -165,7 +165,7 @@ describe('if: with the status functions, outcome and conclusion, continue-on-err
         if: always()
         run: echo "normal=\${{ steps.normal.outcome }}" >> "$GITHUB_OUTPUT"
       - id: success-only
-        if: success()
+        if: \${{ success() }}
         run: echo no
       - id: cancelled-only
         if: cancelled()
