@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { isBoolean } from '@actions/workflow-parser';
 import type { TemplateToken } from '@actions/workflow-parser/templates/tokens/template-token';
-import { PACK_REPOSITORY } from '../../src/cli/new-client.js';
 import { WorkflowError } from './errors.js';
 import {
   asString,
@@ -29,6 +28,7 @@ import {
   type GithubContext,
   type StepAnnotation,
 } from '../runner/action-host.js';
+import { packActionPath, packWorkflowPath } from './pack-uses.js';
 import { runScript } from './run-script.js';
 import {
   loadWorkflow,
@@ -129,8 +129,6 @@ interface Level {
   prefix?: { id: string; name: string };
 }
 
-const PACK = PACK_REPOSITORY;
-
 /**
  * The run's masks: its secrets from the start, registered as the runner registers them (trimmed,
  * and each line of a multi-line value), then every value a step masked, for the rest of the run.
@@ -157,8 +155,8 @@ class RunMasks {
 /** Resolve `uses:` of a reusable workflow: the pack's own at any ref, or `./` in the repository. */
 function workflowResolver(options: RunOptions) {
   return (uses: string): { path: string; file: string } => {
-    const pack = new RegExp(`^${PACK.replace('/', '\\/')}/(\\.github/workflows/[^@]+)@[^/]+$`).exec(uses);
-    if (pack?.[1]) return { path: join(options.packRoot, pack[1]), file: pack[1] };
+    const pack = packWorkflowPath(uses);
+    if (pack !== undefined) return { path: join(options.packRoot, pack), file: pack };
     if (uses.startsWith('./')) {
       return { path: join(options.repository.root, uses), file: uses.slice(2) };
     }
@@ -171,8 +169,8 @@ type ActionTarget = { kind: 'action'; dir: string } | { kind: 'stand-in'; standI
 
 function resolveAction(state: RunState, file: string, step: StepDefinition, workspace: string): ActionTarget {
   const uses = step.uses ?? '';
-  const pack = new RegExp(`^${PACK.replace('/', '\\/')}(/actions/[a-z0-9-]+)?@[^/]+$`).exec(uses);
-  if (pack) return { kind: 'action', dir: join(state.options.packRoot, pack[1] ?? '') };
+  const pack = packActionPath(uses);
+  if (pack !== undefined) return { kind: 'action', dir: join(state.options.packRoot, pack) };
   if (uses.startsWith('./')) return { kind: 'action', dir: join(workspace, uses) };
   const [name] = uses.split('@');
   const standIn = state.options.standIns?.find((s) => s.uses === name);
@@ -625,6 +623,24 @@ async function runSteps(
       PATH: [...extraPath, stepEnv.PATH ?? process.env.PATH ?? '/usr/bin:/bin'].join(':'),
     };
     const githubEnv = githubOptions(github);
+    /** What a step run through the harness (an action, a script) left: its log, masks and files. */
+    const absorb = (done: {
+      outcome: 'success' | 'failure' | 'cancelled';
+      log: string[];
+      annotations: StepAnnotation[];
+      masks: string[];
+      outputs: Record<string, string>;
+      env: Record<string, string>;
+      path: string[];
+      summary: string;
+      state?: Record<string, string>;
+    }) => {
+      record.log.push(...done.log);
+      record.annotations.push(...done.annotations);
+      state.masks.add(done.masks);
+      result = done;
+      return done.outcome;
+    };
     try {
       if (definition.run !== undefined) {
         const directory = definition.workingDirectory
@@ -639,11 +655,7 @@ async function runSteps(
           secrets: state.masks.list,
           onLine,
         });
-        record.log.push(...done.log);
-        record.annotations.push(...done.annotations);
-        state.masks.add(done.masks);
-        outcome = done.outcome;
-        result = done;
+        outcome = absorb(done);
       } else if (post !== undefined) {
         const done = await runActionStep({
           action: post.dir,
@@ -657,11 +669,7 @@ async function runSteps(
           ...(state.options.node ? { node: state.options.node } : {}),
           onLine,
         });
-        record.log.push(...done.log);
-        record.annotations.push(...done.annotations);
-        state.masks.add(done.masks);
-        outcome = done.outcome;
-        result = done;
+        outcome = absorb(done);
       } else {
         const target = resolveAction(state, workflow.file, definition, workspace);
         const inputs = evaluateStringMap(definition.with, secretScope);
@@ -695,11 +703,7 @@ async function runSteps(
             ...(state.options.node ? { node: state.options.node } : {}),
             onLine,
           });
-          record.log.push(...done.log);
-          record.annotations.push(...done.annotations);
-          state.masks.add(done.masks);
-          outcome = done.outcome;
-          result = done;
+          outcome = absorb(done);
           if (metadata.runs.post) {
             posts.push({
               step: definition,
@@ -717,7 +721,7 @@ async function runSteps(
       record.log.push(`error: ${state.masks.redact(error instanceof Error ? error.message : String(error))}`);
       outcome = 'failure';
     }
-    record.outputs = Object.fromEntries(Object.entries(result.outputs).map(([k, v]) => [k, v]));
+    record.outputs = { ...result.outputs };
     record.summary = result.summary;
     if (result.summary) run.summary += `${state.masks.redact(result.summary)}\n`;
     env = { ...env, ...result.env };
