@@ -18,6 +18,9 @@ export default defineConfig({
           // GitHub's workflow parser imports its JSON schema without an import attribute, which
           // Node's own loader refuses; transformed by the test runner, it loads.
           server: { deps: { inline: ['@actions/workflow-parser'] } },
+          // A few unit tests run a committed bundle in its own Node 24 process, as the runner does:
+          // seconds each on a loaded 2-core machine, so the 5 s default would fail them by chance.
+          testTimeout: 30_000,
         },
       },
       {

@@ -431,10 +431,10 @@ function runProcess(
 
 /**
  * Whether the post step runs after a main step with this outcome: `runs.post-if` (default
- * `success()`), for the status functions an action.yml uses there.
+ * `always()`, as GitHub documents it), for the status functions an action.yml uses there.
  */
 export function postStepRuns(postIf: string | undefined, mainOutcome: ActionStepResult['outcome']): boolean {
-  const condition = (postIf ?? 'success()').replace(/^\$\{\{\s*|\s*\}\}$/g, '').trim();
+  const condition = (postIf ?? 'always()').replace(/^\$\{\{\s*|\s*\}\}$/g, '').trim();
   switch (condition) {
     case 'always()':
       return true;

@@ -33,6 +33,8 @@ export async function labRepository(
   options: {
     healthUrl: string;
     verifyTimeout?: string;
+    /** KEY=VALUE lines for the stack file (client-a's STACK_ENV variable). */
+    stackEnv?: string;
     onMessage?: (message: DiscordMessage, edited: boolean) => void;
   },
 ): Promise<LabRepository> {
@@ -53,6 +55,9 @@ export async function labRepository(
       DOCKERFILE: 'Dockerfile.lab',
       HEALTH_URL: options.healthUrl,
       VERIFY_TIMEOUT: options.verifyTimeout ?? '60s',
+      // Dockerfile.lab's healthcheck runs every 2 s: a much shorter monitor than production's 40 s
+      // still covers it, and keeps each rolling update of the lab short.
+      STACK_ENV: options.stackEnv ?? 'UPDATE_MONITOR=8s',
     },
     standIns: labStandIns({ ecrEndpoint: ecr.url }),
     discord,

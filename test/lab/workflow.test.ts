@@ -30,14 +30,6 @@ function commit(label: string, edit?: (root: string) => void): { root: string; s
   });
   const workflow = join(root, '.github', 'workflows', 'deploy.yml');
   writeFileSync(workflow, readFileSync(workflow, 'utf8').replace('client: client-a', `client: ${client}`));
-  // Swarm watches each updated task for `monitor` before it moves on, one replica at a time:
-  // client-a's 40s and three replicas keep a test waiting for nothing here (its tasks crash, or
-  // not, within a second or two). The wiring under test is the same with one replica.
-  const stack = join(root, 'stack.yml');
-  writeFileSync(
-    stack,
-    readFileSync(stack, 'utf8').replace('monitor: 40s', 'monitor: 3s').replace('${REPLICAS:-3}', '${REPLICAS:-1}'),
-  );
   edit?.(root);
   return { root, sha: treeSha(root) };
 }
@@ -80,7 +72,13 @@ beforeAll(async () => {
   const port = await freePort();
   router = { url: `http://127.0.0.1:${port}`, name: `${client}-router` };
   createRouter(lab, { name: router.name, client, service: 'api', port, labels: ['swarm-deploy.lab=test'] });
-  repository = await labRepository(lab, { healthUrl: `${router.url}/health`, verifyTimeout: '20s' });
+  // Swarm watches each updated task for `monitor` before it moves on, one replica at a time: the
+  // wiring under test is the same with one replica and a short monitor (client-a's STACK_ENV).
+  repository = await labRepository(lab, {
+    healthUrl: `${router.url}/health`,
+    verifyTimeout: '20s',
+    stackEnv: 'UPDATE_MONITOR=3s\nREPLICAS=1',
+  });
   await recordSecrets({ 'workflow ssh key': repository.secrets.SWARM_SSH_KEY ?? '', webhook: repository.discord.url });
 });
 

@@ -159,8 +159,11 @@ describe('a step in its own Node 24 process', () => {
 
 describe('post-if', () => {
   test.each([
+    // GitHub's default post-if is always(): a post step runs after a failed or cancelled main too.
     [undefined, 'success', true],
-    [undefined, 'failure', false],
+    [undefined, 'failure', true],
+    [undefined, 'cancelled', true],
+    ['success()', 'failure', false],
     ['always()', 'cancelled', true],
     ['${{ always() }}', 'failure', true],
     ['failure()', 'failure', true],
