@@ -122,7 +122,8 @@ export class SshRunner implements CommandRunner {
     const previous = this.link;
     const lostFrom = previous ? `${previous.at.host}:${previous.at.port}` : undefined;
     if (previous) this.log.warning(`SSH connection to ${lostFrom} was lost; reconnecting (${previous.lost})`);
-    const patient = previous !== undefined && !this.gaveUp;
+    // Having given up once already (the manager stayed away), later commands try once each.
+    const patient = !this.gaveUp;
     const started = Date.now();
     for (let round = 1; ; round++) {
       const attempt = await this.openConnection(previous !== undefined);
@@ -131,7 +132,7 @@ export class SshRunner implements CommandRunner {
         return attempt.link;
       }
       const elapsed = Date.now() - started;
-      const retry = patient || attempt.failures.every((f) => DROPPED.test(f));
+      const retry = patient && (previous !== undefined || attempt.failures.every((f) => DROPPED.test(f)));
       const delay = Math.min(5000, 250 * 2 ** (round - 1));
       if (!retry || elapsed + delay > this.reconnectWithinMs) {
         if (!previous) throw new ConnectionError(`No manager reachable over SSH: ${attempt.failures.join('; ')}`);

@@ -1,12 +1,16 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAppImage } from '../../lab/lab.js';
 import { runPost } from '../../src/actions/swarm-deploy/post-main.js';
 import { run as runSwarmDeploy } from '../../src/actions/swarm-deploy/main.js';
+import { ConnectionError, ConnectionLostError } from '../../src/core/errors.js';
 import { Inputs, mapInputs } from '../../src/core/inputs.js';
 import { MemoryLog } from '../../src/core/log.js';
 import { memoryState } from '../../src/core/run.js';
+import { parseKnownHosts } from '../../src/swarm/known-hosts.js';
+import { SshRunner } from '../../src/swarm/ssh.js';
 import { CutProxy } from './cut-proxy.js';
-import { capture, clientName, docker, lab, removeClient, sshInputs, writeStack } from './support.js';
+import { capture, clientName, docker, lab, privateKey, removeClient, sshInputs, writeStack } from './support.js';
 
 /*
  * A real deploy over the lab's sshd, through a proxy that resets the connection at a chosen point:
@@ -60,12 +64,15 @@ afterAll(async () => {
   await removeClient(client);
 }, 120_000);
 
-/** The inputs of a deploy that reaches the manager through the proxy (its host key pinned for the proxy's port). */
+/** The lab's host key, pinned for the proxy's port. */
+const proxyKnownHosts = () => lab.ssh.knownHostsLine.replace(/^\[127\.0\.0\.1\]:\d+/, `[127.0.0.1]:${proxy.port}`);
+
+/** The inputs of a deploy that reaches the manager through the proxy. */
 function inputsFor(image: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
     ...sshInputs(),
     port: String(proxy.port),
-    'known-hosts': lab.ssh.knownHostsLine.replace(/^\[127\.0\.0\.1\]:\d+/, `[127.0.0.1]:${proxy.port}`),
+    'known-hosts': proxyKnownHosts(),
     client,
     'stack-file': stack,
     image,
@@ -244,5 +251,115 @@ describe('a dropped SSH connection at each point of a deploy', () => {
     });
     expect(postLog.errors, postLog.text()).toStrictEqual([]);
     expect(await lockHeld()).toBe(false);
+  });
+});
+
+/** How many processes on this machine (the lab's manager) run exactly this argv. */
+function processesRunning(argv: string[]): number {
+  const wanted = `${argv.join('\0')}\0`;
+  let count = 0;
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8') === wanted) count += 1;
+    } catch {
+      // ended while we looked
+    }
+  }
+  return count;
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('the SSH transport when the connection drops under running commands', () => {
+  const runnerThroughProxy = (log: MemoryLog, reconnectWithinMs = 30_000) =>
+    new SshRunner(
+      {
+        hosts: [{ host: '127.0.0.1', port: proxy.port }],
+        user: lab.ssh.user,
+        privateKey,
+        knownHosts: parseKnownHosts(proxyKnownHosts()),
+        readyTimeoutMs: 10_000,
+        reconnectWithinMs,
+      },
+      log,
+    );
+
+  it('five reads running at once share one reconnect and all complete', async () => {
+    const log = new MemoryLog();
+    const runner = runnerThroughProxy(log);
+    // A unique argv, so the test can see on this machine when all five run on the manager.
+    const command = ['sleep', `1.${Date.now() % 1000}`];
+    try {
+      await runner.connect();
+      const cutsBefore = proxy.cuts;
+      const reads = Array.from({ length: 5 }, (_, i) =>
+        runner.run(['sh', '-c', `"$@"; echo read ${i}`, 'sh', ...command]),
+      );
+      await until('the five commands to run on the manager', () => processesRunning(command) >= 5);
+      proxy.cut();
+      const results = await Promise.all(reads);
+      expect(results.map((r) => r.stdout.trim())).toStrictEqual([0, 1, 2, 3, 4].map((i) => `read ${i}`));
+      expect(proxy.cuts - cutsBefore).toBe(1);
+      expect(runner.connections).toBe(2);
+      expect(log.text().match(/Reconnected to manager/g)).toHaveLength(1);
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it('a write through stdin is not repeated unless declared idempotent: its caller hears it may have run', async () => {
+    const log = new MemoryLog();
+    const runner = runnerThroughProxy(log);
+    const command = ['sleep', `2.${Date.now() % 1000}`];
+    const write = (repeatable: boolean) =>
+      runner.run(['sh', '-c', 'cat >/dev/null; "$@"; echo written', 'sh', ...command], {
+        stdin: 'payload',
+        repeatable,
+      });
+    try {
+      const once = write(false);
+      await until('the write to run on the manager', () => processesRunning(command) >= 1);
+      proxy.cut();
+      const error: unknown = await once.catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConnectionLostError);
+      expect(String(error)).toMatch(/while `sh` was running \(.*\); it may or may not have taken effect/);
+
+      await until('the first write to end', () => processesRunning(command) === 0);
+      const again = write(true);
+      await until('the idempotent write to run on the manager', () => processesRunning(command) >= 1);
+      proxy.cut();
+      expect((await again).stdout.trim()).toBe('written');
+    } finally {
+      await runner.close();
+    }
+  });
+
+  it('a manager that stays away ends in a ConnectionError after the reconnect window, and later commands fail fast', async () => {
+    const log = new MemoryLog();
+    const runner = runnerThroughProxy(log, 2000);
+    try {
+      await runner.connect();
+      proxy.refuse(true);
+      proxy.cut();
+      const error: unknown = await runner.run(['true']).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConnectionError);
+      expect(String(error)).toMatch(/Lost the connection to 127\.0\.0\.1:\d+ \(.*\) and could not reconnect within 2s/);
+      // Having given up once, the next command tries once: no second window of waiting.
+      const attemptsBefore = log.lines.filter((l) => /reconnect attempt/.test(l)).length;
+      await expect(runner.run(['true'])).rejects.toThrow(/could not reconnect/);
+      expect(log.lines.filter((l) => /reconnect attempt/.test(l)).length).toBe(attemptsBefore);
+      // Once the manager is back, the runner connects again.
+      proxy.refuse(false);
+      expect((await runner.run(['echo', 'back'])).stdout.trim()).toBe('back');
+    } finally {
+      proxy.refuse(false);
+      await runner.close();
+    }
   });
 });
