@@ -1,4 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAppImage } from '../../lab/lab.js';
 import { runPost } from '../../src/actions/swarm-deploy/post-main.js';
@@ -254,13 +256,23 @@ describe('a dropped SSH connection at each point of a deploy', () => {
   });
 });
 
-/** How many processes on this machine (the lab's manager) run exactly this argv. */
-function processesRunning(argv: string[]): number {
-  const wanted = `${argv.join('\0')}\0`;
+/**
+ * A remote command that waits (at most a minute) until `gate` exists, then prints `text`: the test
+ * cuts the connection while it surely runs, then opens the gate. Run again after a reconnect, it
+ * finds the gate open and ends at once.
+ */
+function gated(gate: string, text: string, readStdin = false): string[] {
+  const wait = 'i=0; while [ ! -e "$1" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; echo "$2"';
+  return ['sh', '-c', readStdin ? `cat >/dev/null; ${wait}` : wait, 'sh', gate, text];
+}
+
+/** How many gated commands wait on this machine (the lab's manager) for this gate. */
+function waitingAt(gate: string): number {
   let count = 0;
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
-      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8') === wanted) count += 1;
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (argv[0] === 'sh' && argv[1] === '-c' && argv[4] === gate) count += 1;
     } catch {
       // ended while we looked
     }
@@ -277,6 +289,12 @@ async function until(what: string, check: () => boolean, timeoutMs = 30_000): Pr
 }
 
 describe('the SSH transport when the connection drops under running commands', () => {
+  let gates: string;
+  beforeAll(() => {
+    gates = mkdtempSync(join(tmpdir(), 'lt-reconnect-gates-'));
+  });
+  afterAll(() => rmSync(gates, { recursive: true, force: true }));
+
   const runnerThroughProxy = (log: MemoryLog, reconnectWithinMs = 30_000) =>
     new SshRunner(
       {
@@ -293,16 +311,14 @@ describe('the SSH transport when the connection drops under running commands', (
   it('five reads running at once share one reconnect and all complete', async () => {
     const log = new MemoryLog();
     const runner = runnerThroughProxy(log);
-    // A unique argv, so the test can see on this machine when all five run on the manager.
-    const command = ['sleep', `1.${Date.now() % 1000}`];
+    const gate = join(gates, 'reads');
     try {
       await runner.connect();
       const cutsBefore = proxy.cuts;
-      const reads = Array.from({ length: 5 }, (_, i) =>
-        runner.run(['sh', '-c', `"$@"; echo read ${i}`, 'sh', ...command]),
-      );
-      await until('the five commands to run on the manager', () => processesRunning(command) >= 5);
+      const reads = [0, 1, 2, 3, 4].map((i) => runner.run(gated(gate, `read ${i}`)));
+      await until('the five reads to run on the manager', () => waitingAt(gate) >= 5);
       proxy.cut();
+      writeFileSync(gate, '');
       const results = await Promise.all(reads);
       expect(results.map((r) => r.stdout.trim())).toStrictEqual([0, 1, 2, 3, 4].map((i) => `read ${i}`));
       expect(proxy.cuts - cutsBefore).toBe(1);
@@ -316,24 +332,21 @@ describe('the SSH transport when the connection drops under running commands', (
   it('a write through stdin is not repeated unless declared idempotent: its caller hears it may have run', async () => {
     const log = new MemoryLog();
     const runner = runnerThroughProxy(log);
-    const command = ['sleep', `2.${Date.now() % 1000}`];
-    const write = (repeatable: boolean) =>
-      runner.run(['sh', '-c', 'cat >/dev/null; "$@"; echo written', 'sh', ...command], {
-        stdin: 'payload',
-        repeatable,
-      });
     try {
-      const once = write(false);
-      await until('the write to run on the manager', () => processesRunning(command) >= 1);
+      const gate = join(gates, 'write-once');
+      const once = runner.run(gated(gate, 'written', true), { stdin: 'payload', repeatable: false });
+      await until('the write to run on the manager', () => waitingAt(gate) >= 1);
       proxy.cut();
+      writeFileSync(gate, '');
       const error: unknown = await once.catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ConnectionLostError);
       expect(String(error)).toMatch(/while `sh` was running \(.*\); it may or may not have taken effect/);
 
-      await until('the first write to end', () => processesRunning(command) === 0);
-      const again = write(true);
-      await until('the idempotent write to run on the manager', () => processesRunning(command) >= 1);
+      const idempotentGate = join(gates, 'write-again');
+      const again = runner.run(gated(idempotentGate, 'written', true), { stdin: 'payload', repeatable: true });
+      await until('the idempotent write to run on the manager', () => waitingAt(idempotentGate) >= 1);
       proxy.cut();
+      writeFileSync(idempotentGate, '');
       expect((await again).stdout.trim()).toBe('written');
     } finally {
       await runner.close();
