@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ConfigurationError } from '../core/errors.js';
-import type { CommandRunner } from './runner.js';
+import { checkResult, type CommandRunner } from './runner.js';
 
 export const RELEASE_KIND_LABEL = 'swarm-deploy.kind';
 export const CLIENT_LABEL = 'swarm-deploy.client';
@@ -53,22 +53,33 @@ export function releaseConfigName(client: string, id: string): string {
 }
 
 export async function writeRelease(runner: CommandRunner, release: Release): Promise<void> {
-  await runner.run(
-    [
-      'docker',
-      'config',
-      'create',
-      '--label',
-      `${RELEASE_KIND_LABEL}=release`,
-      '--label',
-      `${CLIENT_LABEL}=${release.client}`,
-      '--label',
-      `swarm-deploy.verdict=${release.verdict}`,
-      releaseConfigName(release.client, release.id),
-      '-',
-    ],
-    { stdin: JSON.stringify(release) },
-  );
+  const name = releaseConfigName(release.client, release.id);
+  const content = JSON.stringify(release);
+  const argv = [
+    'docker',
+    'config',
+    'create',
+    '--label',
+    `${RELEASE_KIND_LABEL}=release`,
+    '--label',
+    `${CLIENT_LABEL}=${release.client}`,
+    '--label',
+    `swarm-deploy.verdict=${release.verdict}`,
+    name,
+    '-',
+  ];
+  // Repeated after a dropped connection: the name is this run's own, so if it exists with this very
+  // content, the first attempt landed and the record is written.
+  const result = await runner.run(argv, { stdin: content, allowFailure: true, repeatable: true });
+  if (result.code === 0) return;
+  if (/already exists|AlreadyExists/i.test(result.stderr)) {
+    const found = await runner.run(['docker', 'config', 'inspect', '--format', '{{json .Spec.Data}}', name], {
+      allowFailure: true,
+    });
+    const data = found.code === 0 ? (JSON.parse(found.stdout) as string) : '';
+    if (Buffer.from(data, 'base64').toString('utf8') === content) return;
+  }
+  checkResult(argv, result, {});
 }
 
 interface ConfigInspect {
