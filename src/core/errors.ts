@@ -35,7 +35,32 @@ export class CommandError extends Error {
 
 /** The remote end could not be reached or refused us (network, host key, auth). */
 export class ConnectionError extends Error {
-  override readonly name = 'ConnectionError';
+  override readonly name: string = 'ConnectionError';
+}
+
+/**
+ * The connection dropped while a command that must not simply run twice was on its way: the
+ * manager may or may not have run it. Callers that can check what happened catch this one.
+ */
+export class ConnectionLostError extends ConnectionError {
+  override readonly name = 'ConnectionLostError';
+  constructor(
+    message: string,
+    /** What ran (the first argv words, no values). */
+    readonly command: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Socket-level failures of any network client (SSH, HTTP): the link failed, not our code. */
+const NETWORK_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED', 'ENOTCONN', 'ECONNREFUSED']);
+
+export function isNetworkError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
+  return /\b(ECONNRESET|EPIPE|ECONNABORTED|ENOTCONN)\b/.test(error.message);
 }
 
 export function tailLines(text: string, lines: number): string {

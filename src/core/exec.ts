@@ -8,6 +8,12 @@ export interface RunOptions {
   allowFailure?: boolean;
   /** Kill the command after this long (local) or close its channel (SSH). */
   timeoutMs?: number;
+  /**
+   * Whether the SSH transport may run the command again when the connection drops while it runs
+   * (the manager may already have run it). Default: yes without stdin, no with stdin. A command
+   * that is not repeated fails with ConnectionLostError, for its caller to check what happened.
+   */
+  repeatable?: boolean;
 }
 
 export interface CommandResult {

@@ -1,5 +1,5 @@
 import * as core from '@actions/core';
-import { CommandError, ConfigurationError, ConnectionError, errorMessage } from './errors.js';
+import { CommandError, ConfigurationError, ConnectionError, errorMessage, isNetworkError } from './errors.js';
 import { Inputs, environmentInputs } from './inputs.js';
 import { actionsLog, type Log } from './log.js';
 
@@ -53,8 +53,9 @@ export function memoryState(): StepState & { values: Map<string, string> } {
 
 /**
  * The single run wrapper every action entry uses: outputs first, failure last. A configuration
- * error reads as "fix this input"; a command error carries the exit code and stderr tail; any
- * other error is reported as internal with its stack in the debug log.
+ * error reads as "fix this input"; a command error carries the exit code and stderr tail; a
+ * connection or socket failure says so; any other error is reported as internal with its stack
+ * in the debug log.
  */
 export async function runAction(
   main: (context: ActionContext) => Promise<RunResult | void>,
@@ -79,6 +80,8 @@ export async function runAction(
 export function describeFailure(error: unknown, log: Log): string {
   if (error instanceof ConfigurationError) return `Configuration error: ${error.message}`;
   if (error instanceof CommandError || error instanceof ConnectionError) return error.message;
+  // A dropped socket that reached this point is still the network's doing, not a defect to debug.
+  if (isNetworkError(error)) return `Connection error: ${errorMessage(error)}`;
   if (error instanceof Error && error.stack) log.debug(error.stack);
   return `Internal error: ${errorMessage(error)}`;
 }

@@ -191,6 +191,8 @@ export function readDeploySettings(inputs: Inputs, env: NodeJS.ProcessEnv = proc
   }
   const servicePort = inputs.optional('service-port');
   const timeoutMs = inputs.duration('timeout', '10m', { min: 10_000, max: 6 * 3_600_000 });
+  // A dropped connection gets as long as the rollout itself to come back, and at most a minute.
+  if (connection.ssh) connection.ssh.reconnectWithinMs = Math.min(60_000, timeoutMs);
   const context = githubContext(env);
 
   const request: DeployRequest = {

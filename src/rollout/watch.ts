@@ -5,7 +5,7 @@
  * not in the event stream) and a fast poll when events are unavailable are the fallback.
  */
 import { formatDuration } from '../core/duration.js';
-import { errorMessage } from '../core/errors.js';
+import { ConnectionError, errorMessage } from '../core/errors.js';
 import type { Log } from '../core/log.js';
 import { systemClock, type Clock } from '../core/retry.js';
 import {
@@ -16,7 +16,7 @@ import {
   type ServiceInfo,
   type TaskInfo,
 } from '../state/docker.js';
-import type { CommandRunner, StreamHandle } from '../core/exec.js';
+import { checkResult, type CommandRunner, type StreamHandle } from '../core/exec.js';
 import { isFailure, judgeService, type Phase, type ServiceJudgement } from './verdict.js';
 
 export interface WatchTarget {
@@ -139,6 +139,7 @@ export class RolloutWatch {
 
   private startEvents(): void {
     if (this.options.useEvents === false) return;
+    this.eventsDropped = false;
     const names = this.options.targets.map((t) => t.name);
     const since = Math.floor(this.options.sentAt / 1000) - 1;
     const until = Math.ceil((this.options.sentAt + this.options.timeoutMs) / 1000) + 120;
@@ -168,12 +169,35 @@ export class RolloutWatch {
       },
     );
     this.eventsAlive = true;
-    void this.events.done.then((result) => {
+    const handle = this.events;
+    void handle.done.then((result) => {
+      if (this.events !== handle) return; // stopped, or replaced by a restart
       this.eventsAlive = false;
-      if (result.code !== 0 && result.code !== null)
-        this.options.log.debug(`docker events ended (${result.code}): ${result.stderr}`);
+      // No exit code: the connection dropped under the stream (docker events itself ends with one).
+      if (result.code === null) {
+        // Restart it at the next turn of the loop, even if the loop is not waiting yet.
+        this.eventsDropped = true;
+        this.changed = true;
+      } else if (result.code !== 0) this.options.log.debug(`docker events ended (${result.code}): ${result.stderr}`);
       this.wake?.();
     });
+  }
+
+  /** The event stream died with the connection and is not running: whether to start it again. */
+  private eventsDropped = false;
+  private eventRestarts = 0;
+
+  /**
+   * Start the event stream again after a dropped connection, right before a read of the swarm: the
+   * read covers whatever changed during the gap, and the new stream replays this deploy's events
+   * (`--since` the deploy), which record the same states again. Bounded, so a link that keeps
+   * failing leaves the watch polling instead of restarting the stream forever.
+   */
+  private restartEvents(): void {
+    if (!this.eventsDropped || this.eventRestarts >= 10) return;
+    this.eventRestarts += 1;
+    this.options.log.debug('docker events: the connection dropped; starting the stream again');
+    this.startEvents();
   }
 
   /**
@@ -305,11 +329,14 @@ export class RolloutWatch {
         const judgements = this.judgeAll(targets);
         if (targets.every((t) => settled(judgements.get(t.name)))) return true;
       }
+      this.restartEvents();
       try {
         await this.refresh(names);
         readFailures = 0;
       } catch (error) {
-        // A lost connection is reopened by the next command; a verdict must not be lost to a blip.
+        // The transport already reconnects and repeats reads within its own window: a connection
+        // error means that window passed. Anything else may be a blip worth another read.
+        if (error instanceof ConnectionError) throw error;
         readFailures += 1;
         this.options.log.warning(`Reading the rollout's state failed (${errorMessage(error)}); retrying`);
         if (readFailures >= 5 || this.clock.now() >= deadline) throw error;
@@ -374,7 +401,7 @@ export class RolloutWatch {
         if (phase === 'rollback_started' || phase === 'rollback_completed' || phase === 'rollback_paused') continue;
         try {
           if (target.before === undefined && !target.existed) {
-            await runner.run(['docker', 'service', 'rm', target.name]);
+            await removeService(runner, target.name);
             this.note(`${target.name}: removed (it did not exist before this deploy)`);
           } else {
             await serviceRollback(runner, target.name);
@@ -485,6 +512,13 @@ export class RolloutWatch {
     });
     return { outcome, reason, services, timeline: this.timeline, finalAt: this.finalAt, failures: this.failureDetails };
   }
+}
+
+/** Remove a service; one already gone (a removal repeated after a dropped connection) is removed. */
+async function removeService(runner: CommandRunner, name: string): Promise<void> {
+  const argv = ['docker', 'service', 'rm', name];
+  const result = await runner.run(argv, { allowFailure: true });
+  if (result.code !== 0 && !/not found|No such service/i.test(result.stderr)) checkResult(argv, result, {});
 }
 
 export function shortImage(image: string): string {

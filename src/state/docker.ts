@@ -3,6 +3,7 @@
  * are read with one command (`docker service inspect a b c`), so the number of round trips does
  * not grow with the size of the stack.
  */
+import { ConnectionLostError } from '../core/errors.js';
 import { LABELS, type Tenant } from '../core/tenant.js';
 import { checkResult, outputLines, type CommandRunner } from '../core/exec.js';
 
@@ -163,14 +164,16 @@ export async function stackDeploy(runner: CommandRunner, command: DeployCommand)
     ...(command.prune ? ['--prune'] : []),
     command.stack,
   ];
-  const out = await runner.run(argv, { stdin: command.composeYaml, allowFailure: true });
+  // The same rendered stack deployed twice is one deploy (unchanged services are not updated), so
+  // a deploy cut off by a dropped connection is simply sent again.
+  const out = await runner.run(argv, { stdin: command.composeYaml, allowFailure: true, repeatable: true });
   // `docker stack deploy --detach` exists since CLI 26; an older CLI on the manager refuses the flag
   // before doing anything, and detaching is what it always did.
   if (out.code !== 0 && /unknown flag: --detach/.test(out.stderr)) {
     const legacy = argv.filter((word) => word !== '--detach=true');
     const retried = checkResult(
       legacy,
-      await runner.run(legacy, { stdin: command.composeYaml, allowFailure: true }),
+      await runner.run(legacy, { stdin: command.composeYaml, allowFailure: true, repeatable: true }),
       {},
     );
     return `${retried.stdout}${retried.stderr}`.trim();
@@ -189,9 +192,8 @@ export async function registryLogin(
   const dir = (await runner.run(['mktemp', '-d', '-t', 'swarm-deploy-auth.XXXXXXXX'])).stdout.trim();
   await runner.run(
     ['env', `DOCKER_CONFIG=${dir}`, 'docker', 'login', '--username', username, '--password-stdin', registry],
-    {
-      stdin: `${password}\n`,
-    },
+    // Logging in again writes the same credentials into the same private directory.
+    { stdin: `${password}\n`, repeatable: true },
   );
   return dir;
 }
@@ -201,9 +203,21 @@ export async function removeDockerConfig(runner: CommandRunner, dir: string): Pr
   await runner.run(['rm', '-rf', dir], { allowFailure: true });
 }
 
-/** Ask Swarm to roll a service back to its PreviousSpec (works from a paused update too). */
+/**
+ * Ask Swarm to roll a service back to its PreviousSpec (works from a paused update too). Never
+ * repeated blindly: a second `--rollback` swaps the spec forward again. When the connection drops
+ * under it, the service says whether the first one landed (its update state turns `rollback_*`).
+ */
 export async function serviceRollback(runner: CommandRunner, service: string): Promise<void> {
-  await runner.run(['docker', 'service', 'update', '--detach=true', '--rollback', service]);
+  const argv = ['docker', 'service', 'update', '--detach=true', '--rollback', service];
+  try {
+    await runner.run(argv, { repeatable: false });
+  } catch (error) {
+    if (!(error instanceof ConnectionLostError)) throw error;
+    const state = (await inspectServices(runner, [service])).get(service)?.UpdateStatus?.State ?? '';
+    if (state.startsWith('rollback')) return;
+    await runner.run(argv, { repeatable: false });
+  }
 }
 
 /** The manager's clock, so "after this deploy" is judged in the swarm's time, not the runner's. */

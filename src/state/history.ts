@@ -7,7 +7,7 @@
 import { LABELS, Tenant } from '../core/tenant.js';
 import { randomBytes } from 'node:crypto';
 import { ConfigurationError } from '../core/errors.js';
-import { outputLines, type CommandRunner } from '../core/exec.js';
+import { checkResult, outputLines, type CommandRunner } from '../core/exec.js';
 
 export type ReleaseKind = 'deploy' | 'rollback' | 'scale';
 export type ReleaseVerdict = 'deployed' | 'rolled-back' | 'failed';
@@ -48,19 +48,30 @@ export const RELEASE_ID = /^\d{8}-\d{6}-[0-9a-f]{3}$/;
 
 export async function writeRelease(runner: CommandRunner, release: Release): Promise<void> {
   const tenant = Tenant.recorded(release.client);
-  await runner.run(
-    [
-      'docker',
-      'config',
-      'create',
-      ...tenant.labels('release').flatMap((label) => ['--label', label]),
-      '--label',
-      `${LABELS.verdict}=${release.verdict}`,
-      tenant.releaseConfig(release.id),
-      '-',
-    ],
-    { stdin: JSON.stringify(release) },
-  );
+  const name = tenant.releaseConfig(release.id);
+  const content = JSON.stringify(release);
+  const argv = [
+    'docker',
+    'config',
+    'create',
+    ...tenant.labels('release').flatMap((label) => ['--label', label]),
+    '--label',
+    `${LABELS.verdict}=${release.verdict}`,
+    name,
+    '-',
+  ];
+  // Repeated after a dropped connection: the name is this run's own, so if it exists with this very
+  // content, the first attempt landed and the record is written.
+  const result = await runner.run(argv, { stdin: content, allowFailure: true, repeatable: true });
+  if (result.code === 0) return;
+  if (/already exists|AlreadyExists/i.test(result.stderr)) {
+    const found = await runner.run(['docker', 'config', 'inspect', '--format', '{{json .Spec.Data}}', name], {
+      allowFailure: true,
+    });
+    const data = found.code === 0 ? (JSON.parse(found.stdout) as string) : '';
+    if (Buffer.from(data, 'base64').toString('utf8') === content) return;
+  }
+  checkResult(argv, result, {});
 }
 
 interface ConfigInspect {

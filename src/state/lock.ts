@@ -5,6 +5,7 @@
  * exactly one succeeds. The holder (run URL, actor, time, expiry) is its content. An expired lock
  * (a crashed runner) is removed by its ID, so two waiters taking it over cannot both win.
  */
+import { randomBytes } from 'node:crypto';
 import { ConfigurationError, errorMessage } from '../core/errors.js';
 import { formatDuration } from '../core/duration.js';
 import type { Log } from '../core/log.js';
@@ -25,6 +26,8 @@ export interface LockHolder {
   /** Its lifetime: the expiry is the config's creation time on the managers plus this, so a runner's clock never matters. */
   ttlMs?: number | undefined;
   message?: string | undefined;
+  /** Random, per attempt to take the lock: tells our own lock from another run's after a dropped connection. */
+  token?: string | undefined;
 }
 
 export interface HeldLock {
@@ -61,7 +64,9 @@ async function tryCreate(runner: CommandRunner, holder: LockHolder): Promise<str
       Tenant.recorded(holder.client).lockConfig,
       '-',
     ],
-    { stdin: JSON.stringify(holder), allowFailure: true },
+    // Run again after a dropped connection: if the first attempt landed, the second finds the lock
+    // taken, and the caller recognises it as its own by the token.
+    { stdin: JSON.stringify(holder), allowFailure: true, repeatable: true },
   );
   if (result.code === 0) return result.stdout.trim();
   if (/already exists|AlreadyExists|name conflicts/i.test(result.stderr)) return undefined;
@@ -119,6 +124,7 @@ export async function acquireLock(options: AcquireOptions): Promise<HeldLock> {
   const start = clock.now();
   let announced = false;
   let vanished = 0;
+  const token = randomBytes(12).toString('hex');
   for (;;) {
     const local = clock.now() + (offset ?? 0);
     const holder: LockHolder = {
@@ -130,6 +136,7 @@ export async function acquireLock(options: AcquireOptions): Promise<HeldLock> {
       expiresAt: kind === 'maintenance' ? undefined : local + options.expiryMs,
       ttlMs: kind === 'maintenance' ? undefined : options.expiryMs,
       message: options.message,
+      token,
     };
     const id = await tryCreate(runner, holder);
     if (id) {
@@ -154,6 +161,11 @@ export async function acquireLock(options: AcquireOptions): Promise<HeldLock> {
       continue;
     }
     vanished = 0;
+    if (existing.holder.token === token) {
+      // Our own create landed before the connection dropped; its repeat found it.
+      log.info(`Took the ${kind} lock of ${client} (confirmed after a reconnect)`);
+      return existing;
+    }
     offset ??= (await managerTime(runner)) - clock.now();
     const now = clock.now() + offset;
     const other = existing.holder;

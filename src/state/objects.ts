@@ -46,7 +46,8 @@ export async function ensureObjects(
         object.versioned,
         '-',
       ],
-      { stdin: object.content, allowFailure: true },
+      // Repeatable: a name that carries its content's hash either exists with this content or not at all.
+      { stdin: object.content, allowFailure: true, repeatable: true },
     );
     if (result.code !== 0) {
       // The name carries the content's hash: if it appeared since the listing (a retried command

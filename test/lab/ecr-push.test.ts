@@ -1,16 +1,15 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, copyFileSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { run as buildAndTag } from '../../src/actions/build-and-tag/main.js';
-import { run as ecrPush } from '../../src/actions/ecr-push/main.js';
-import { Inputs, mapInputs } from '../../src/core/inputs.js';
-import { MemoryLog } from '../support/memory-log.js';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { LAB_ACCESS_KEY_ID, startEcrEndpoint, type EcrEndpoint } from '../../lab/ecr-endpoint.js';
+import { runActionStep } from '../../lab/runner/action-host.js';
 import { LocalRunner } from '../../src/core/exec.js';
+import { stepView } from '../support/action-harness.js';
+import { capture } from './support.js';
 
 /*
  * ecr-push end to end on this machine: a real image from the local dockerd, its token from an
@@ -20,7 +19,6 @@ import { LocalRunner } from '../../src/core/exec.js';
 
 const local = new LocalRunner();
 const MANIFEST_V2 = 'application/vnd.docker.distribution.manifest.v2+json';
-const TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
 
 const password = randomBytes(32).toString('base64url');
 const name = `lt-ecr-${randomBytes(3).toString('hex')}`;
@@ -29,10 +27,7 @@ let work: string;
 let registryPid: number | undefined;
 let registryPort: number;
 let registry: string;
-let ecr: Server;
-let ecrPort: number;
-const ecrCalls: string[] = [];
-const repositories = new Map<string, string>();
+let ecr: EcrEndpoint | undefined;
 
 async function freePort(): Promise<number> {
   const server = createTcpServer();
@@ -46,19 +41,6 @@ function basicAuth(): string {
   return `Basic ${Buffer.from(`AWS:${password}`).toString('base64')}`;
 }
 
-/** The registry's own answer for a tag: manifest digest and body, or undefined when absent. */
-async function registryManifest(
-  repository: string,
-  tag: string,
-): Promise<{ digest: string; body: string } | undefined> {
-  const response = await fetch(`http://${registry}/v2/${repository}/manifests/${tag}`, {
-    headers: { Authorization: basicAuth(), Accept: MANIFEST_V2 },
-  });
-  if (response.status === 404) return undefined;
-  if (response.status !== 200) throw new Error(`registry answered ${response.status}`);
-  return { digest: response.headers.get('docker-content-digest') ?? '', body: await response.text() };
-}
-
 async function manifestHead(repository: string, tag: string): Promise<string | null> {
   const response = await fetch(`http://${registry}/v2/${repository}/manifests/${tag}`, {
     method: 'HEAD',
@@ -66,71 +48,6 @@ async function manifestHead(repository: string, tag: string): Promise<string | n
   });
   expect(response.status).toBe(200);
   return response.headers.get('docker-content-digest');
-}
-
-function repositoryShape(repositoryName: string) {
-  return {
-    repositoryName,
-    registryId: '123456789012',
-    repositoryUri: `${registry}/${repositoryName}`,
-    imageTagMutability: repositories.get(repositoryName),
-    imageScanningConfiguration: { scanOnPush: true },
-  };
-}
-
-/** Enough of the ECR API (AWS JSON 1.1 over POST /) for ecr-push, backed by the real registry. */
-async function handleEcr(request: IncomingMessage, response: ServerResponse): Promise<void> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-  const operation = String(request.headers['x-amz-target'] ?? '').replace(TARGET_PREFIX, '');
-  ecrCalls.push(operation);
-  const send = (status: number, payload: unknown) => {
-    response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' });
-    response.end(JSON.stringify(payload));
-  };
-  const fail = (type: string, message: string) => send(400, { __type: type, message });
-  if (!String(request.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256 Credential=AKIDLAB')) {
-    return fail('UnrecognizedClientException', 'The security token included in the request is invalid.');
-  }
-  const repositoryName = String(body.repositoryName ?? (body.repositoryNames as string[] | undefined)?.[0] ?? '');
-  switch (operation) {
-    case 'GetAuthorizationToken':
-      return send(200, {
-        authorizationData: [
-          {
-            authorizationToken: Buffer.from(`AWS:${password}`).toString('base64'),
-            expiresAt: Math.floor(Date.now() / 1000) + 12 * 3600,
-            proxyEndpoint: `http://${registry}`,
-          },
-        ],
-      });
-    case 'DescribeRepositories':
-      if (!repositories.has(repositoryName))
-        return fail('RepositoryNotFoundException', `The repository with name '${repositoryName}' does not exist`);
-      return send(200, { repositories: [repositoryShape(repositoryName)] });
-    case 'CreateRepository':
-      repositories.set(repositoryName, String(body.imageTagMutability ?? 'MUTABLE'));
-      return send(200, { repository: repositoryShape(repositoryName) });
-    case 'BatchGetImage': {
-      const images: unknown[] = [];
-      const failures: unknown[] = [];
-      for (const id of body.imageIds as { imageTag: string }[]) {
-        const found = await registryManifest(repositoryName, id.imageTag);
-        if (found === undefined)
-          failures.push({ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' });
-        else
-          images.push({
-            imageId: { imageTag: id.imageTag, imageDigest: found.digest },
-            imageManifest: found.body,
-            imageManifestMediaType: MANIFEST_V2,
-          });
-      }
-      return send(200, { images, failures });
-    }
-    default:
-      return fail('UnknownOperationException', operation);
-  }
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
@@ -142,25 +59,22 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
   throw new Error(`${what} did not come up within ${timeoutMs} ms`);
 }
 
-function recorder() {
-  const outputs = new Map<string, string>();
-  const failures: string[] = [];
+/** The environment configure-aws-credentials leaves for later steps, pointed at the ECR-shaped endpoint. */
+function awsEnvironment(): Record<string, string> {
   return {
-    outputs,
-    failures,
-    hooks: { setOutput: (n: string, v: string) => outputs.set(n, v), setFailed: (m: string) => failures.push(m) },
+    AWS_ENDPOINT_URL_ECR: ecr?.url ?? '',
+    AWS_ACCESS_KEY_ID: LAB_ACCESS_KEY_ID,
+    AWS_SECRET_ACCESS_KEY: 'lab-secret',
+    AWS_REGION: 'us-east-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
   };
 }
 
+/** ecr-push's committed bundle as the runner runs it: only `source`, every other input its default. */
 async function push(source: string) {
-  const log = new MemoryLog();
-  const result = recorder();
-  await ecrPush({
-    inputs: new Inputs(mapInputs({ source, region: 'us-east-1' }), (v) => log.mask(v)),
-    log,
-    hooks: result.hooks,
-  });
-  return { log, ...result };
+  const step = stepView(await runActionStep({ action: 'actions/ecr-push', with: { source }, env: awsEnvironment() }));
+  capture('ecr-push', step.log.text());
+  return { log: step.log, outputs: step.outputs, failures: step.failure === undefined ? [] : [step.failure] };
 }
 
 beforeAll(async () => {
@@ -199,29 +113,13 @@ beforeAll(async () => {
   registryPid = child.pid;
   await waitFor('docker-registry', async () => (await fetch(`http://${registry}/v2/`)).status === 401);
 
-  ecr = createServer((request, response) => {
-    handleEcr(request, response).catch((error: unknown) => {
-      response.writeHead(500);
-      response.end(String(error));
-    });
-  });
-  await new Promise<void>((resolve) => ecr.listen(0, '127.0.0.1', resolve));
-  ecrPort = (ecr.address() as AddressInfo).port;
-
-  // The SDK's default chain and standard settings, as configure-aws-credentials leaves them.
-  vi.stubEnv('AWS_ENDPOINT_URL_ECR', `http://127.0.0.1:${ecrPort}`);
-  vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDLAB');
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'lab-secret');
-  vi.stubEnv('AWS_SESSION_TOKEN', '');
-  vi.stubEnv('AWS_PROFILE', '');
-  vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true');
+  ecr = await startEcrEndpoint({ registry, password });
 
   copyFileSync('/usr/bin/busybox', join(work, 'busybox'));
   writeFileSync(join(work, 'Dockerfile'), 'FROM scratch\nCOPY busybox /bin/busybox\nCMD ["/bin/busybox", "true"]\n');
 }, 60_000);
 
 afterAll(async () => {
-  vi.unstubAllEnvs();
   if (registryPid !== undefined) {
     try {
       process.kill(registryPid, 'SIGTERM');
@@ -229,7 +127,7 @@ afterAll(async () => {
       // already gone
     }
   }
-  await new Promise((resolve) => (ecr ? ecr.close(resolve) : resolve(undefined)));
+  await ecr?.close();
   const refs = await local.run(['docker', 'image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'], {
     allowFailure: true,
   });
@@ -245,29 +143,31 @@ describe('build-and-tag then ecr-push against an ECR-shaped endpoint and a passw
   let digest = '';
 
   test('build-and-tag builds a labelled image tagged by commit and semver with the classic builder', async () => {
-    const log = new MemoryLog();
-    const result = recorder();
-    await buildAndTag({
-      inputs: new Inputs(mapInputs({ name, context: work })),
-      log,
-      hooks: result.hooks,
-      deps: {
-        env: {
-          GITHUB_SHA: sha,
-          GITHUB_REF: 'refs/tags/v1.2.3',
-          GITHUB_EVENT_NAME: 'push',
-          GITHUB_REPOSITORY: 'acme/client-a',
-          GITHUB_SERVER_URL: 'https://github.com',
+    // The committed bundle with only its required input: the context is the default `.`, the checkout.
+    const step = stepView(
+      await runActionStep({
+        action: 'actions/build-and-tag',
+        with: { name },
+        workspace: work,
+        github: {
+          sha,
+          ref: 'refs/tags/v1.2.3',
+          eventName: 'push',
+          repository: 'acme/client-a',
+          serverUrl: 'https://github.com',
         },
-      },
-    });
+      }),
+    );
+    capture('build-and-tag', step.log.text());
+    const { log } = step;
+    const result = { outputs: step.outputs, failures: step.result.annotations.filter((a) => a.level !== 'notice') };
     expect(result.failures).toEqual([]);
     const version = sha.slice(0, 7);
     expect(result.outputs.get('version')).toBe(version);
     expect(result.outputs.get('image')).toBe(`${name}:${version}`);
     tags = (result.outputs.get('tags') ?? '').split('\n');
     expect(tags).toEqual([`${name}:${version}`, `${name}:1.2.3`]);
-    expect(log.lines).toContain(`group: docker build ${name}:${version}`);
+    expect(log.lines).toContain(`##[group]docker build ${name}:${version}`);
     expect(log.text()).toMatch(/Successfully built/);
 
     const labels = JSON.parse(
@@ -283,7 +183,9 @@ describe('build-and-tag then ecr-push against an ECR-shaped endpoint and a passw
   test('ecr-push creates the repository, logs in with the token and pushes; digest = the registry’s manifest digest', async () => {
     expect(tags).toHaveLength(2);
     const { log, outputs, failures } = await push(tags.join('\n'));
+    // The contract: with only `source`, no default makes an error or a warning.
     expect(failures).toEqual([]);
+    expect(log.warnings).toEqual([]);
     digest = outputs.get('digest') ?? '';
     expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(await manifestHead(name, sha.slice(0, 7))).toBe(digest);
@@ -292,8 +194,8 @@ describe('build-and-tag then ecr-push against an ECR-shaped endpoint and a passw
     expect(outputs.get('repository-uri')).toBe(`${registry}/${name}`);
     expect(outputs.get('image')).toBe(`${registry}/${name}@${digest}`);
     expect(outputs.get('tags')).toBe(`${registry}/${name}:${sha.slice(0, 7)}\n${registry}/${name}:1.2.3`);
-    expect(repositories.get(name)).toBe('IMMUTABLE');
-    expect(ecrCalls).toEqual(
+    expect(ecr?.repositories.get(name)).toBe('IMMUTABLE');
+    expect(ecr?.calls).toEqual(
       expect.arrayContaining(['GetAuthorizationToken', 'DescribeRepositories', 'CreateRepository']),
     );
     // The password was masked and appears nowhere in what was logged.
@@ -304,13 +206,13 @@ describe('build-and-tag then ecr-push against an ECR-shaped endpoint and a passw
 
   test('pushing the same image again checks the tags and uploads nothing', async () => {
     expect(digest).not.toBe('');
-    ecrCalls.length = 0;
+    ecr?.calls.splice(0);
     const { log, outputs, failures } = await push(tags.join('\n'));
     expect(failures).toEqual([]);
     expect(outputs.get('digest')).toBe(digest);
-    expect(ecrCalls).toContain('BatchGetImage');
+    expect(ecr?.calls).toContain('BatchGetImage');
     expect(log.text()).toMatch(/already holds this image; not pushed again/);
-    expect(log.lines.some((line) => line.startsWith('group: docker push'))).toBe(false);
+    expect(log.lines.some((line) => line.startsWith('##[group]docker push'))).toBe(false);
   });
 
   test('another image under an existing tag of the immutable repository is refused before any upload', async () => {

@@ -94,7 +94,13 @@ export class FakeSwarm implements CommandRunner {
   readonly commands: string[] = [];
   readonly rolledBack: string[] = [];
   readonly removed: string[] = [];
-  streams: { argv: readonly string[]; onLine: (line: string) => void; stopped: boolean }[] = [];
+  streams: {
+    argv: readonly string[];
+    onLine: (line: string) => void;
+    stopped: boolean;
+    dropped: boolean;
+    end: (result: CommandResult) => void;
+  }[] = [];
   private script: Frame[];
   private index = -1;
   /** Called on each `docker service inspect`, after the frame moved on (emit events from here). */
@@ -170,10 +176,10 @@ export class FakeSwarm implements CommandRunner {
   }
 
   stream(argv: readonly string[], onLine: (line: string) => void): StreamHandle {
-    const entry = { argv, onLine, stopped: false };
-    this.streams.push(entry);
     let end: (result: CommandResult) => void = () => undefined;
     const done = new Promise<CommandResult>((resolve) => (end = resolve));
+    const entry = { argv, onLine, stopped: false, dropped: false, end };
+    this.streams.push(entry);
     return {
       stop: () => {
         entry.stopped = true;
@@ -185,7 +191,16 @@ export class FakeSwarm implements CommandRunner {
 
   /** Emit one `docker events` line on every open stream. */
   emit(line: string): void {
-    for (const s of this.streams) if (!s.stopped) s.onLine(line);
+    for (const s of this.streams) if (!s.stopped && !s.dropped) s.onLine(line);
+  }
+
+  /** The connection drops: every open stream ends with no exit code, as the SSH transport reports it. */
+  drop(): void {
+    for (const s of this.streams) {
+      if (s.stopped || s.dropped) continue;
+      s.dropped = true;
+      s.end({ code: null, stdout: '', stderr: 'read ECONNRESET' });
+    }
   }
 
   async close(): Promise<void> {}

@@ -291,6 +291,49 @@ describe('RolloutWatch', () => {
       expect(result.outcome).toBe('deployed');
     }, 3_000);
 
+    test('a stream cut by a dropped connection is started again, and its events still decide the verdict', async () => {
+      const swarm = new FakeSwarm([frame([web('updating')])]);
+      const stateEvent = (state: string, offsetMs: number) =>
+        JSON.stringify({
+          Type: 'service',
+          Actor: { Attributes: { name: 'shop_web', 'updatestate.new': state } },
+          timeNano: (SENT_AT + offsetMs) * 1e6,
+        });
+      swarm.onInspect = (count) => {
+        // The first read is done; the connection drops, taking the stream with it.
+        if (count === 1) swarm.drop();
+        // The restarted stream replays this deploy's events (--since the deploy), then the final one.
+        if (count === 2)
+          setTimeout(() => {
+            swarm.emit(stateEvent('updating', 300));
+            swarm.emit(stateEvent('completed', 9_000));
+          }, 10);
+      };
+      const { run, log } = watch(swarm, [{ name: 'shop_web', before: webBefore }], {
+        useEvents: true,
+        clock: new FrozenClock(),
+      });
+      const result = await run;
+      expect(result.outcome).toBe('deployed');
+      expect(swarm.streams).toHaveLength(2);
+      expect(swarm.streams[1]?.argv).toStrictEqual(swarm.streams[0]?.argv);
+      expect(swarm.streams[0]?.dropped).toBe(true);
+      expect(swarm.streams[1]?.stopped).toBe(true);
+      expect(log.text()).toMatch(/docker events: the connection dropped; starting the stream again/);
+    }, 3_000);
+
+    test('a stream that ended by itself is not started again', async () => {
+      const swarm = new FakeSwarm([
+        frame([web('updating')]),
+        frame([web('completed')], [running('a'), running('b', 'web', 2)]),
+      ]);
+      swarm.onInspect = (count) => {
+        if (count === 1) swarm.streams[0]?.end({ code: 0, stdout: '', stderr: '' });
+      };
+      await watch(swarm, [{ name: 'shop_web', before: webBefore }], { useEvents: true }).run;
+      expect(swarm.streams).toHaveLength(1);
+    });
+
     test('with the stream alive the loop ticks slowly; without it, it polls every 500 ms', async () => {
       const frames = [
         frame([web('updating')]),

@@ -135,6 +135,7 @@ describe('acquireLock', () => {
       since: clock.now(),
       expiresAt: clock.now() + 900_000,
       ttlMs: 900_000,
+      token: expect.stringMatching(/^[0-9a-f]{24}$/) as unknown,
     });
     // Read back, the lock's age and expiry are the config's creation time on the managers plus its lifetime.
     expect((await readLock(swarm.runner, 'acme'))?.holder).toMatchObject({

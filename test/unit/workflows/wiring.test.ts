@@ -171,6 +171,11 @@ describe('deploy.yml', () => {
 
   it('verifies that the build’s version is what the service serves', () => {
     expect(step(dep, 'verify').with?.['expected-version']).toBe('${{ needs.build.outputs.version }}');
+    // The first domain's URL, unless health-url names another way in (a load balancer, the lab).
+    expect(step(dep, 'verify').with?.url).toBe(
+      "${{ inputs.health-url || format('{0}{1}', steps.target.outputs.url, inputs.health-path) }}",
+    );
+    expect(step(job(rollback, 'rollback'), 'verify').with?.url).toBe(step(dep, 'verify').with?.url);
     // The image is told its commit, which is what /version and /health report.
     expect(step(build, 'build').with?.['build-args']).toContain('GIT_SHA=');
   });

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { PACK_REPOSITORY } from '../../../src/cli/new-client.js';
+import { packActionPath } from '../../../lab/workflow/pack-uses.js';
 
 /** The repository root (this file is test/unit/workflows/workflow-files.ts). */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -100,12 +100,10 @@ export function loadWorkflow(path: string): WorkflowDoc {
  * is not ours: undefined.
  */
 export function packActionFile(uses: string): string | undefined {
-  const pack = PACK_REPOSITORY.replace('/', '\\/');
-  const remote = new RegExp(`^${pack}(?:/actions/([a-z0-9-]+))?@[^/]+$`).exec(uses);
-  const local = /^\.\/actions\/([a-z0-9-]+)$/.exec(uses);
-  const name = remote ? (remote[1] ?? '') : local ? local[1] : uses === './' ? '' : undefined;
-  if (name === undefined) return undefined;
-  return name === '' ? 'action.yml' : `actions/${name}/action.yml`;
+  const local = /^\.\/(actions\/[a-z0-9-]+)$/.exec(uses);
+  const dir = packActionPath(uses) ?? (local ? local[1] : uses === './' ? '' : undefined);
+  if (dir === undefined) return undefined;
+  return dir === '' ? 'action.yml' : `${dir}/action.yml`;
 }
 
 /** The action's name as the pipeline knows it (the root action is swarm-deploy). */
