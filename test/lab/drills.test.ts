@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
-  existsSync,
   mkdtempSync,
   openSync,
   readdirSync,
@@ -15,11 +14,12 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildAppImage, REPO_ROOT } from '../../lab/lab.js';
+import { buildAppImage } from '../../lab/lab.js';
 import { run as notifyDiscord } from '../../src/actions/notify-discord/main.js';
-import { Inputs, mapInputs } from '../../src/core/inputs.js';
-import { MemoryLog } from '../../src/core/log.js';
+import { runActionStep } from '../../lab/runner/action-host.js';
+import { runActionInProcess } from '../support/action-harness.js';
 import {
+  actionRun,
   capture,
   clientName,
   deployStep,
@@ -27,6 +27,7 @@ import {
   freePort,
   lab,
   local,
+  privateKey,
   recordSecrets,
   removeClient,
   sshInputs,
@@ -143,7 +144,8 @@ describe('fault drills on the lab', () => {
     expect(first.failure, first.log.text()).toBeUndefined();
 
     const before = ownPortsToSshd();
-    const pending = deployStep(inputsFor(client, stack, { image: v2 }));
+    // In this process: the drill finds the step's SSH socket among its own file descriptors.
+    const pending = deployStep(inputsFor(client, stack, { image: v2 }), { inProcess: true });
     // Mid-watch: Swarm is updating the service and our connection is up.
     const victim = await until(
       'the rolling update and our sshd child',
@@ -327,27 +329,20 @@ secrets:
     afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
     async function notify(url: string, deployed: ActionRun): Promise<ActionRun> {
-      const log = new MemoryLog();
-      const outputs = new Map<string, string>();
-      let failure: string | undefined;
-      await notifyDiscord(
-        {
-          inputs: new Inputs(
-            mapInputs({
-              'webhook-url': url,
-              status: deployed.outputs.get('status') === 'deployed' ? 'success' : 'failure',
-              client: 'lt-drill',
-              reason: deployed.failure ?? '',
-            }),
-            (v) => log.mask(v),
-          ),
-          log,
-          hooks: { setOutput: (n, v) => void outputs.set(n, v), setFailed: (m) => void (failure = m) },
+      const result = await runActionInProcess({
+        action: 'actions/notify-discord',
+        with: {
+          'webhook-url': url,
+          status: deployed.outputs.get('status') === 'deployed' ? 'success' : 'failure',
+          client: 'lt-drill',
+          reason: deployed.failure ?? '',
         },
-        { deadlineMs: 4000 },
-      );
-      capture('notify-discord', [log.text(), ...outputs.values(), failure ?? ''].join('\n'));
-      return { outputs, failure, log, state: { save: () => undefined, get: () => '' } };
+        secrets: [url],
+        run: () => notifyDiscord(undefined, { deadlineMs: 4000 }),
+      });
+      const notified = actionRun(result);
+      capture('notify-discord', [notified.log.text(), ...notified.outputs.values(), notified.failure ?? ''].join('\n'));
+      return notified;
     }
 
     it('the deploy verdict is unchanged and the notification is a warning', async () => {
@@ -379,32 +374,20 @@ secrets:
     const first = await deployStep(inputsFor(client, stack, { image: v1 }));
     expect(first.failure, first.log.text()).toBeUndefined();
 
-    const logPath = join(lab.dir, 'work', client, 'killed-step.log');
-    const out = openSync(logPath, 'a');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test/lab/drill-deploy.ts')], {
-      cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        DRILL_INPUTS: JSON.stringify(inputsFor(client, stack, { image: v2, 'lock-expiry': '15s' })),
+    // The runner dies (SIGKILL, no post step) while the step holds the lock and watches the rollout.
+    const vanish = new AbortController();
+    const killed = await runActionStep({
+      action: '.',
+      with: inputsFor(client, stack, { image: v2, 'lock-expiry': '15s' }),
+      secrets: [privateKey],
+      kill: vanish.signal,
+      timeoutMs: 120_000,
+      onLine: (line) => {
+        if (line.startsWith('Watching')) vanish.abort();
       },
-      stdio: ['ignore', out, out],
     });
-    closeSync(out);
-    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-    try {
-      await until(
-        'the child to hold the lock and watch the rollout',
-        async () => {
-          const text = existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
-          return text.includes('lock held') && /Watching/.test(text) ? true : undefined;
-        },
-        90_000,
-      );
-    } finally {
-      if (child.pid && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
-    }
-    await exited;
-    capture('killed deploy step', readFileSync(logPath, 'utf8'));
+    capture('killed deploy step', killed.log.join('\n'));
+    expect(killed.outcome, killed.log.join('\n')).toBe('cancelled');
     expect(await docker('config', 'ls', '--filter', `name=sdl.${client}`, '--format', '{{.Name}}')).toBe(
       `sdl.${client}`,
     );

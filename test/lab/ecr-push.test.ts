@@ -5,12 +5,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { run as buildAndTag } from '../../src/actions/build-and-tag/main.js';
-import { run as ecrPush } from '../../src/actions/ecr-push/main.js';
-import { Inputs, mapInputs } from '../../src/core/inputs.js';
-import { MemoryLog } from '../../src/core/log.js';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { runActionStep } from '../../lab/runner/action-host.js';
 import { LocalRunner } from '../../src/swarm/runner.js';
+import { stepView } from '../support/action-harness.js';
+import { capture } from './support.js';
 
 /*
  * ecr-push end to end on this machine: a real image from the local dockerd, its token from an
@@ -142,25 +141,22 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
   throw new Error(`${what} did not come up within ${timeoutMs} ms`);
 }
 
-function recorder() {
-  const outputs = new Map<string, string>();
-  const failures: string[] = [];
+/** The environment configure-aws-credentials leaves for later steps, pointed at the ECR-shaped endpoint. */
+function awsEnvironment(): Record<string, string> {
   return {
-    outputs,
-    failures,
-    hooks: { setOutput: (n: string, v: string) => outputs.set(n, v), setFailed: (m: string) => failures.push(m) },
+    AWS_ENDPOINT_URL_ECR: `http://127.0.0.1:${ecrPort}`,
+    AWS_ACCESS_KEY_ID: 'AKIDLAB',
+    AWS_SECRET_ACCESS_KEY: 'lab-secret',
+    AWS_REGION: 'us-east-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
   };
 }
 
+/** ecr-push's committed bundle as the runner runs it: only `source`, every other input its default. */
 async function push(source: string) {
-  const log = new MemoryLog();
-  const result = recorder();
-  await ecrPush({
-    inputs: new Inputs(mapInputs({ source, region: 'us-east-1' }), (v) => log.mask(v)),
-    log,
-    hooks: result.hooks,
-  });
-  return { log, ...result };
+  const step = stepView(await runActionStep({ action: 'actions/ecr-push', with: { source }, env: awsEnvironment() }));
+  capture('ecr-push', step.log.text());
+  return { log: step.log, outputs: step.outputs, failures: step.failure === undefined ? [] : [step.failure] };
 }
 
 beforeAll(async () => {
@@ -208,20 +204,11 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => ecr.listen(0, '127.0.0.1', resolve));
   ecrPort = (ecr.address() as AddressInfo).port;
 
-  // The SDK's default chain and standard settings, as configure-aws-credentials leaves them.
-  vi.stubEnv('AWS_ENDPOINT_URL_ECR', `http://127.0.0.1:${ecrPort}`);
-  vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDLAB');
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'lab-secret');
-  vi.stubEnv('AWS_SESSION_TOKEN', '');
-  vi.stubEnv('AWS_PROFILE', '');
-  vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true');
-
   copyFileSync('/usr/bin/busybox', join(work, 'busybox'));
   writeFileSync(join(work, 'Dockerfile'), 'FROM scratch\nCOPY busybox /bin/busybox\nCMD ["/bin/busybox", "true"]\n');
 }, 60_000);
 
 afterAll(async () => {
-  vi.unstubAllEnvs();
   if (registryPid !== undefined) {
     try {
       process.kill(registryPid, 'SIGTERM');
@@ -245,29 +232,31 @@ describe('build-and-tag then ecr-push against an ECR-shaped endpoint and a passw
   let digest = '';
 
   test('build-and-tag builds a labelled image tagged by commit and semver with the classic builder', async () => {
-    const log = new MemoryLog();
-    const result = recorder();
-    await buildAndTag({
-      inputs: new Inputs(mapInputs({ name, context: work })),
-      log,
-      hooks: result.hooks,
-      deps: {
-        env: {
-          GITHUB_SHA: sha,
-          GITHUB_REF: 'refs/tags/v1.2.3',
-          GITHUB_EVENT_NAME: 'push',
-          GITHUB_REPOSITORY: 'acme/client-a',
-          GITHUB_SERVER_URL: 'https://github.com',
+    // The committed bundle with only its required input: the context is the default `.`, the checkout.
+    const step = stepView(
+      await runActionStep({
+        action: 'actions/build-and-tag',
+        with: { name },
+        workspace: work,
+        github: {
+          sha,
+          ref: 'refs/tags/v1.2.3',
+          eventName: 'push',
+          repository: 'acme/client-a',
+          serverUrl: 'https://github.com',
         },
-      },
-    });
+      }),
+    );
+    capture('build-and-tag', step.log.text());
+    const { log } = step;
+    const result = { outputs: step.outputs, failures: step.result.annotations.filter((a) => a.level !== 'notice') };
     expect(result.failures).toEqual([]);
     const version = sha.slice(0, 7);
     expect(result.outputs.get('version')).toBe(version);
     expect(result.outputs.get('image')).toBe(`${name}:${version}`);
     tags = (result.outputs.get('tags') ?? '').split('\n');
     expect(tags).toEqual([`${name}:${version}`, `${name}:1.2.3`]);
-    expect(log.lines).toContain(`group: docker build ${name}:${version}`);
+    expect(log.lines).toContain(`##[group]docker build ${name}:${version}`);
     expect(log.text()).toMatch(/Successfully built/);
 
     const labels = JSON.parse(
@@ -283,7 +272,9 @@ describe('build-and-tag then ecr-push against an ECR-shaped endpoint and a passw
   test('ecr-push creates the repository, logs in with the token and pushes; digest = the registry’s manifest digest', async () => {
     expect(tags).toHaveLength(2);
     const { log, outputs, failures } = await push(tags.join('\n'));
+    // The contract: with only `source`, no default makes an error or a warning.
     expect(failures).toEqual([]);
+    expect(log.warnings).toEqual([]);
     digest = outputs.get('digest') ?? '';
     expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(await manifestHead(name, sha.slice(0, 7))).toBe(digest);
@@ -310,7 +301,7 @@ describe('build-and-tag then ecr-push against an ECR-shaped endpoint and a passw
     expect(outputs.get('digest')).toBe(digest);
     expect(ecrCalls).toContain('BatchGetImage');
     expect(log.text()).toMatch(/already holds this image; not pushed again/);
-    expect(log.lines.some((line) => line.startsWith('group: docker push'))).toBe(false);
+    expect(log.lines.some((line) => line.startsWith('##[group]docker push'))).toBe(false);
   });
 
   test('another image under an existing tag of the immutable repository is refused before any upload', async () => {

@@ -12,9 +12,7 @@ import { run as ecrPush } from '../../src/actions/ecr-push/main.js';
 import { run as notifyDiscord } from '../../src/actions/notify-discord/main.js';
 import { run as swarmDeploy } from '../../src/actions/swarm-deploy/main.js';
 import { run as verifyHealth } from '../../src/actions/verify-health/main.js';
-import { Inputs, mapInputs } from '../../src/core/inputs.js';
-import { MemoryLog } from '../../src/core/log.js';
-import { memoryState } from '../../src/core/run.js';
+import { runActionInProcess, stepView, type StepLogView } from '../support/action-harness.js';
 import { capture, clientName, docker, freePort, lab, removeClient, sshInputs, writeStack } from './support.js';
 
 /*
@@ -75,7 +73,7 @@ interface ActionCase {
   name: string;
   dir: string;
   valid: () => Record<string, string>;
-  run: (values: Record<string, string>) => Promise<{ failure: string | undefined; log: MemoryLog }>;
+  run: (values: Record<string, string>) => Promise<{ failure: string | undefined; log: StepLogView }>;
   /** Failures that are not input errors but the run itself failing on data (no injection). */
   runtime: RegExp;
 }
@@ -85,21 +83,10 @@ function inputNames(dir: string): string[] {
   return Object.keys(doc.inputs ?? {});
 }
 
-function hooks(log: MemoryLog) {
-  let failure: string | undefined;
-  const outputs = new Map<string, string>();
-  return {
-    get failure() {
-      return failure;
-    },
-    outputs,
-    hooks: {
-      setOutput: (n: string, v: string) => void outputs.set(n, v),
-      setFailed: (m: string) => void (failure = m),
-      state: memoryState(),
-    },
-    log,
-  };
+/** An action's entry as the runner runs it: every input not in `values` is its action.yml default. */
+async function step(dir: string, values: Record<string, string>, run: () => Promise<unknown>) {
+  const { failure, log } = stepView(await runActionInProcess({ action: dir, with: values, run }));
+  return { failure, log };
 }
 
 async function swarmSnapshot(): Promise<string> {
@@ -160,62 +147,50 @@ const cases: ActionCase[] = [
     dir: 'actions/swarm-deploy',
     // A dry run: valid values elsewhere plan a change, and change nothing.
     valid: () => ({ ...sshInputs(), client, 'stack-file': stack(), image, 'dry-run': 'true', timeout: '1m' }),
-    run: async (values) => {
-      const h = hooks(new MemoryLog());
-      await swarmDeploy({ inputs: new Inputs(mapInputs(values), (v) => h.log.mask(v)), log: h.log, hooks: h.hooks });
-      return { failure: h.failure, log: h.log };
-    },
+    run: (values) => step('actions/swarm-deploy', values, () => swarmDeploy()),
     runtime: /SSH (authentication|to)|No manager reachable|host key|known-hosts|privateKey|Cannot parse|no such file/i,
   },
   {
     name: 'build-and-tag',
     dir: 'actions/build-and-tag',
     valid: () => ({ name: `lt-hostile-${stamp}`, context: 'lab/app', push: 'false' }),
-    run: async (values) => {
-      const h = hooks(new MemoryLog());
-      await buildAndTag({
-        inputs: new Inputs(mapInputs(values), (v) => h.log.mask(v)),
-        log: h.log,
-        hooks: h.hooks,
-        deps: {
-          builder: 'classic',
-          env: { GITHUB_SHA: 'a'.repeat(40), GITHUB_REF: 'refs/heads/main', GITHUB_WORKSPACE: REPO_ROOT },
-          // The build itself is not what is tested here: record argv and write the image id instead.
-          stream: async (argv: readonly string[]) => {
-            builds.push([...argv]);
-            const iid = argv[argv.indexOf('--iidfile') + 1];
-            if (iid) writeFileSync(iid, `sha256:${'0'.repeat(64)}\n`);
-            return { code: 0, tail: '', stdout: '' };
+    run: (values) =>
+      step('actions/build-and-tag', values, () =>
+        buildAndTag({
+          deps: {
+            builder: 'classic',
+            env: { GITHUB_SHA: 'a'.repeat(40), GITHUB_REF: 'refs/heads/main', GITHUB_WORKSPACE: REPO_ROOT },
+            // The build itself is not what is tested here: record argv and write the image id instead.
+            stream: async (argv: readonly string[]) => {
+              builds.push([...argv]);
+              const iid = argv[argv.indexOf('--iidfile') + 1];
+              if (iid) writeFileSync(iid, `sha256:${'0'.repeat(64)}\n`);
+              return { code: 0, tail: '', stdout: '' };
+            },
           },
-        },
-      });
-      return { failure: h.failure, log: h.log };
-    },
+        }),
+      ),
     runtime: /docker build|build not run|failed/i,
   },
   {
     name: 'ecr-push',
     dir: 'actions/ecr-push',
     valid: () => ({ source: `${image}`, repository: `lt-hostile-${stamp}`, region: 'us-east-1' }),
-    run: async (values) => {
-      const h = hooks(new MemoryLog());
-      await ecrPush({
-        inputs: new Inputs(mapInputs(values), (v) => h.log.mask(v)),
-        log: h.log,
-        hooks: h.hooks,
-        deps: {
-          // A closed loopback port: the ECR API is never reached, nothing leaves the machine.
-          ecrClient: (region) =>
-            new ECRClient({
-              region: region ?? 'us-east-1',
-              endpoint: `http://127.0.0.1:9`,
-              maxAttempts: 1,
-              credentials: { accessKeyId: 'AKIDHOSTILE', secretAccessKey: 'hostile' },
-            }),
-        },
-      });
-      return { failure: h.failure, log: h.log };
-    },
+    run: (values) =>
+      step('actions/ecr-push', values, () =>
+        ecrPush({
+          deps: {
+            // A closed loopback port: the ECR API is never reached, nothing leaves the machine.
+            ecrClient: (region) =>
+              new ECRClient({
+                region: region ?? 'us-east-1',
+                endpoint: `http://127.0.0.1:9`,
+                maxAttempts: 1,
+                credentials: { accessKeyId: 'AKIDHOSTILE', secretAccessKey: 'hostile' },
+              }),
+          },
+        }),
+      ),
     runtime: /ECONNREFUSED|connect|ECR|network|socket/i,
   },
   {
@@ -226,14 +201,7 @@ const cases: ActionCase[] = [
       status: 'success',
       'fail-on-error': 'true',
     }),
-    run: async (values) => {
-      const h = hooks(new MemoryLog());
-      await notifyDiscord(
-        { inputs: new Inputs(mapInputs(values), (v) => h.log.mask(v)), log: h.log, hooks: h.hooks },
-        { deadlineMs: 3000 },
-      );
-      return { failure: h.failure, log: h.log };
-    },
+    run: (values) => step('actions/notify-discord', values, () => notifyDiscord(undefined, { deadlineMs: 3000 })),
     runtime: /Discord|webhook|400|HTTP/i,
   },
   {
@@ -246,11 +214,7 @@ const cases: ActionCase[] = [
       consecutive: '1',
       'request-timeout': '1s',
     }),
-    run: async (values) => {
-      const h = hooks(new MemoryLog());
-      await verifyHealth({ inputs: new Inputs(mapInputs(values), (v) => h.log.mask(v)), log: h.log, hooks: h.hooks });
-      return { failure: h.failure, log: h.log };
-    },
+    run: (values) => step('actions/verify-health', values, () => verifyHealth()),
     runtime: /health|expected|did not|timed out|version|status|body|window|error rate|p95/i,
   },
 ];

@@ -1,8 +1,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Inputs, mapInputs } from '../../src/core/inputs.js';
-import { MemoryLog } from '../../src/core/log.js';
+import { runActionInProcess, stepView } from '../support/action-harness.js';
 import { run as notifyStep } from '../../src/actions/notify-discord/main.js';
 import { LIMITS, embedLength, type Embed } from '../../src/notify/limits.js';
 
@@ -128,22 +127,18 @@ const env = {
   GITHUB_ACTOR: 'octocat',
 };
 
-async function step(values: Record<string, string>) {
-  const log = new MemoryLog();
-  const outputs = new Map<string, string>();
-  let failure: string | undefined;
-  await notifyStep(
-    {
-      inputs: new Inputs(mapInputs({ 'webhook-url': `${base}/api/webhooks/${WEBHOOK_ID}/${TOKEN}`, ...values }), (v) =>
-        log.mask(v),
-      ),
-      log,
-      hooks: { setOutput: (n, v) => void outputs.set(n, v), setFailed: (m) => void (failure = m) },
-    },
-    { env },
+/** The action's entry as the runner runs it (every action.yml default applied), in this process. */
+async function step(values: Record<string, string>, webhookUrl = `${base}/api/webhooks/${WEBHOOK_ID}/${TOKEN}`) {
+  const result = stepView(
+    await runActionInProcess({
+      action: 'actions/notify-discord',
+      with: { 'webhook-url': webhookUrl, ...values },
+      run: () => notifyStep(undefined, { env }),
+    }),
   );
-  expect([log.text(), failure ?? '', ...outputs.values()].join('\n')).not.toContain(TOKEN);
-  return { outputs, failure, log };
+  expect([result.log.text(), result.failure ?? '', ...result.outputs.values()].join('\n')).not.toContain(TOKEN);
+  expect(result.result.leaks).toEqual([]);
+  return result;
 }
 
 const facts = { client: 'acme', service: 'api', version: 'abc1234', environment: 'production' };
@@ -217,19 +212,7 @@ describe('notify-discord against a local Discord-shaped receiver', () => {
   });
 
   it('a webhook that is gone is a warning, and the step succeeds', async () => {
-    const log = new MemoryLog();
-    let failure: string | undefined;
-    await notifyStep(
-      {
-        inputs: new Inputs(
-          mapInputs({ 'webhook-url': `${base}/api/webhooks/${WEBHOOK_ID}/deleted-${TOKEN}`, status: 'success' }),
-          (v) => log.mask(v),
-        ),
-        log,
-        hooks: { setOutput: () => undefined, setFailed: (m) => void (failure = m) },
-      },
-      { env },
-    );
+    const { failure, log } = await step({ status: 'success' }, `${base}/api/webhooks/${WEBHOOK_ID}/deleted-${TOKEN}`);
     expect(failure).toBeUndefined();
     expect(log.warnings[0]?.message).toMatch(/webhook no longer exists \(HTTP 404 \(code 10015\): Unknown Webhook\)/);
     expect(log.text()).not.toContain(TOKEN);

@@ -39,10 +39,12 @@ export async function docker(...args: string[]): Promise<string> {
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { Inputs, mapInputs } from '../../src/core/inputs.js';
-import { memoryState, type StepState } from '../../src/core/run.js';
 import { run as runSwarmDeploy } from '../../src/actions/swarm-deploy/main.js';
 import { REPO_ROOT } from '../../lab/lab.js';
+import { runActionStep, type GithubContext } from '../../lab/runner/action-host.js';
+import { runActionInProcess, stepView, type ActionRun } from '../support/action-harness.js';
+
+export { stepView as actionRun, type ActionRun, type StepLogView } from '../support/action-harness.js';
 
 /** The inputs that reach the lab's manager over SSH. */
 export function sshInputs(): Record<string, string> {
@@ -63,25 +65,35 @@ export function writeStack(client: string, text: string, name = 'stack.yml'): st
   return relative(REPO_ROOT, join(dir, name));
 }
 
-export interface ActionRun {
-  outputs: Map<string, string>;
-  failure: string | undefined;
-  log: MemoryLog;
-  state: StepState;
+export interface DeployStepOptions {
+  github?: GithubContext;
+  /** Call the action's entry in this process (a test that must own the SSH sockets); default: the committed bundle. */
+  inProcess?: boolean;
+  /** For the post step: `post` with the state the main step saved. */
+  phase?: 'main' | 'post';
+  state?: Record<string, string>;
 }
 
-/** Run the swarm-deploy action's main step exactly as the runner would, with recorded outputs. */
-export async function deployStep(inputs: Record<string, string>, state: StepState = memoryState()): Promise<ActionRun> {
-  const log = new MemoryLog();
-  const outputs = new Map<string, string>();
-  let failure: string | undefined;
-  await runSwarmDeploy({
-    inputs: new Inputs(mapInputs(inputs), (v) => log.mask(v)),
-    log,
-    hooks: { setOutput: (n, v) => void outputs.set(n, v), setFailed: (m) => void (failure = m), state },
-  });
-  capture('deployStep', [log.text(), ...outputs.values(), failure ?? ''].join('\n'));
-  return { outputs, failure, log, state };
+/**
+ * Run the swarm-deploy action as GitHub's runner does: the committed bundle under Node 24, every
+ * action.yml default applied, outputs and state from their files, the SSH key masked as a
+ * workflow secret would be.
+ */
+export async function deployStep(inputs: Record<string, string>, options: DeployStepOptions = {}): Promise<ActionRun> {
+  const step = {
+    action: '.',
+    with: inputs,
+    secrets: [inputs['ssh-key'] ?? ''],
+    ...(options.github ? { github: options.github } : {}),
+    ...(options.phase ? { phase: options.phase } : {}),
+    ...(options.state ? { state: options.state } : {}),
+  };
+  const result = options.inProcess
+    ? await runActionInProcess({ ...step, run: () => runSwarmDeploy() })
+    : await runActionStep({ ...step, timeoutMs: 6 * 60_000 });
+  const run = stepView(result);
+  capture('deployStep', [run.log.text(), ...run.outputs.values(), run.failure ?? ''].join('\n'));
+  return run;
 }
 
 export { freePort };

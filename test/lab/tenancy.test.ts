@@ -1,14 +1,10 @@
-import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAppImage } from '../../lab/lab.js';
+import { runActionStep } from '../../lab/runner/action-host.js';
 import { MemoryLog } from '../../src/core/log.js';
-import { mapInputs, Inputs } from '../../src/core/inputs.js';
-import { memoryState } from '../../src/core/run.js';
 import { LOCK_STATE } from '../../src/actions/swarm-deploy/main.js';
-import { runPost } from '../../src/actions/swarm-deploy/post-main.js';
 import { readHistory } from '../../src/swarm/history.js';
 import { acquireLock, lockName, readLock, type HeldLock } from '../../src/swarm/lock.js';
 import { LocalRunner } from '../../src/swarm/runner.js';
@@ -18,6 +14,7 @@ import {
   docker,
   eventually,
   lab,
+  privateKey,
   removeClient,
   sshInputs,
   startRouter,
@@ -31,9 +28,7 @@ import {
 // the tier input places services on labelled nodes.
 
 // Lock holders are named after the run; the action reads them from the runner's environment.
-process.env.GITHUB_SERVER_URL = 'https://github.example';
-process.env.GITHUB_REPOSITORY = 'acme/app';
-process.env.GITHUB_ACTOR = 'lab-tenancy';
+const RUN_CONTEXT = { serverUrl: 'https://github.example', repository: 'acme/app', actor: 'lab-tenancy' };
 
 const run = Date.now().toString(36);
 const v1 = buildAppImage(lab, { version: `t1-${run}` });
@@ -62,10 +57,9 @@ function inputs(client: string, stack: string, extra: Record<string, string> = {
   return { ...sshInputs(), client, 'stack-file': stack, timeout: '2m', 'stuck-timeout': '30s', ...extra };
 }
 
-/** Start the action as run `runId` (the lock holder's run URL is read from the environment at once). */
+/** Run the action as run `runId` of acme/app (the lock holder's run URL names it). */
 function deployAs(runId: string, values: Record<string, string>): Promise<ActionRun> {
-  process.env.GITHUB_RUN_ID = runId;
-  return deployStep(values);
+  return deployStep(values, { github: { ...RUN_CONTEXT, runId } });
 }
 
 /** Everything on the swarm whose name mentions the client, by kind. */
@@ -129,8 +123,8 @@ describe('policy gate through the action', () => {
       );
       expect(result.failure, name).toMatch(/^Configuration error: .*refused by the cluster policy/);
       expect(result.outputs.get('status'), name).toBe('failed');
-      // One annotation per violation, on the stack file's line; the failure lists them all.
-      const annotations = result.log.errors.map((e) => ({
+      // One annotation per violation, on the stack file's line; the failure (the step's last error) lists them all.
+      const annotations = result.log.errors.slice(0, -1).map((e) => ({
         rule: /^\[([a-z-]+)\]/.exec(e.message)?.[1],
         line: e.annotation?.startLine,
         file: e.annotation?.file,
@@ -302,31 +296,22 @@ describe('the deploy lock', () => {
     const client = newClient('expiry');
     const stack = writeStack(client, SMALL_STACK);
     // A deploy whose runner dies (SIGKILL) while it holds the lock: nothing releases it.
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', fileURLToPath(new URL('killed-deploy.ts', import.meta.url))],
-      {
-        env: {
-          ...process.env,
-          GITHUB_RUN_ID: '3001',
-          GITHUB_ACTOR: 'crashed-runner',
-          DEPLOY_INPUTS: JSON.stringify(inputs(client, stack, { image: v1, 'lock-expiry': '8s' })),
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => void (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => void (output += chunk.toString()));
+    const vanish = new AbortController();
+    const killed = runActionStep({
+      action: '.',
+      with: inputs(client, stack, { image: v1, 'lock-expiry': '8s' }),
+      secrets: [privateKey],
+      github: { ...RUN_CONTEXT, runId: '3001', actor: 'crashed-runner' },
+      kill: vanish.signal,
+    });
     let left: HeldLock | undefined;
     try {
       left = await eventually('the killed run to take the lock', () => readLock(local, client), Boolean, 60_000);
-    } catch (error) {
-      throw new Error(`${String(error)}\nthe run said: ${output}`);
     } finally {
-      child.kill('SIGKILL');
+      vanish.abort();
     }
-    await new Promise((resolve) => child.once('exit', resolve));
+    const crashed = await killed;
+    expect(crashed.outcome, crashed.log.join('\n')).toBe('cancelled');
     expect(await readLock(local, client)).toMatchObject({ id: left?.id, holder: { actor: 'crashed-runner' } });
 
     const started = Date.now();
@@ -343,26 +328,19 @@ describe('the deploy lock', () => {
 
     // The main step was killed after taking the lock: its saved state tells the post step what to release.
     const orphan = await acquireLock({ runner: local, log: new MemoryLog(), client, waitMs: 0, expiryMs: 600_000 });
-    const state = memoryState();
-    state.save(LOCK_STATE, JSON.stringify({ id: orphan.id, name: orphan.name }));
-    const log = new MemoryLog();
-    const post = await runPost({
-      inputs: new Inputs(mapInputs(inputs(client, stack)), (v) => log.mask(v)),
-      log,
-      hooks: { setOutput: () => undefined, setFailed: () => undefined, state },
+    // The post step's bundle, as the runner runs it at the end of the job with STATE_lock.
+    const post = await deployStep(inputs(client, stack), {
+      phase: 'post',
+      state: { [LOCK_STATE]: JSON.stringify({ id: orphan.id, name: orphan.name }) },
     });
-    expect(post.failure).toBeUndefined();
-    expect(log.text()).toContain(`The deploy step did not finish: releasing ${lockName(client)}`);
+    expect(post.failure, post.log.text()).toBeUndefined();
+    expect(post.log.text()).toContain(`The deploy step did not finish: releasing ${lockName(client)}`);
     expect(await readLock(local, client)).toBeUndefined();
 
     // When the main step finished (state cleared), the post step does nothing, not even connect.
-    const idleLog = new MemoryLog();
-    await runPost({
-      inputs: new Inputs(mapInputs(inputs(client, stack)), (v) => idleLog.mask(v)),
-      log: idleLog,
-      hooks: { setOutput: () => undefined, setFailed: () => undefined, state: memoryState() },
-    });
-    expect(idleLog.lines).toStrictEqual([]);
+    const idle = await deployStep(inputs(client, stack), { phase: 'post', state: { [LOCK_STATE]: '' } });
+    expect(idle.failure).toBeUndefined();
+    expect(idle.log.lines).toStrictEqual([]);
   });
 
   it('blocks deploys at once during a maintenance hold, and lets them through after release', async () => {

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAppImage } from '../../lab/lab.js';
-import { Inputs, mapInputs } from '../../src/core/inputs.js';
-import { MemoryLog } from '../../src/core/log.js';
+import { runActionInProcess, stepView } from '../support/action-harness.js';
 import { run as verifyHealthStep } from '../../src/actions/verify-health/main.js';
 import { clientName, docker, eventually, freePort, lab } from './support.js';
 
@@ -60,17 +59,13 @@ async function createService(name: string, args: string[]): Promise<void> {
   );
 }
 
+/** The action's entry as the runner runs it (every action.yml default applied), in this process. */
 async function step(values: Record<string, string>) {
-  const log = new MemoryLog();
-  const outputs = new Map<string, string>();
-  let failure: string | undefined;
   const started = Date.now();
-  await verifyHealthStep({
-    inputs: new Inputs(mapInputs(values), (v) => log.mask(v)),
-    log,
-    hooks: { setOutput: (n, v) => void outputs.set(n, v), setFailed: (m) => void (failure = m) },
-  });
-  return { outputs, failure, log, elapsedMs: Date.now() - started };
+  const result = stepView(
+    await runActionInProcess({ action: 'actions/verify-health', with: values, run: () => verifyHealthStep() }),
+  );
+  return { ...result, elapsedMs: Date.now() - started };
 }
 
 beforeAll(async () => {

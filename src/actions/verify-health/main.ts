@@ -98,6 +98,8 @@ export function readOptions(inputs: Inputs, mask: (value: string) => void): Heal
       maxP95Ms: maxP95 === undefined ? undefined : inputs.number('max-p95-ms', 0, { min: 0 }),
     };
   } else {
+    // A limit without a window would silently do nothing. Neither has a default in action.yml
+    // (the runner passes every default), so a value here is one the workflow set.
     for (const name of ['max-error-rate', 'max-p95-ms']) {
       if (inputs.optional(name) !== undefined)
         throw new ConfigurationError('only applies with a window; set window too', name);

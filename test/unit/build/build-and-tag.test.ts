@@ -7,8 +7,9 @@ import { parse } from 'yaml';
 import { run as buildAndTag, type BuildAndTagDependencies } from '../../../src/actions/build-and-tag/main.js';
 import { run as ecrPush } from '../../../src/actions/ecr-push/main.js';
 import type { streamCommand } from '../../../src/build/stream-command.js';
-import { Inputs, mapInputs, type InputSource } from '../../../src/core/inputs.js';
+import { Inputs, type InputSource } from '../../../src/core/inputs.js';
 import { MemoryLog } from '../../../src/core/log.js';
+import { runActionInProcess, stepView, type StepLogView } from '../../support/action-harness.js';
 import { ScriptedRunner } from '../registry/scripted-runner.js';
 
 const MERGE_SHA = '1111111111111111111111111111111111111111';
@@ -18,7 +19,7 @@ const DIGEST = `sha256:${'d'.repeat(64)}`;
 const ECR = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
 
 let dir: string;
-let log: MemoryLog;
+let log: StepLogView;
 let commands: { argv: string[]; env: Record<string, string> | undefined }[];
 
 /** Stands in for docker build/push: records the argv and writes what docker would write. */
@@ -40,27 +41,30 @@ function runner(buildx: boolean): ScriptedRunner {
     .on(['git', 'rev-parse', 'HEAD'], () => ({ stdout: `${HEAD_SHA}\n` }));
 }
 
+/** The action's entry as the runner runs it (every action.yml default applied), with docker faked. */
 async function build(values: Record<string, string>, deps: BuildAndTagDependencies & { env?: NodeJS.ProcessEnv }) {
-  const outputs = new Map<string, string>();
-  let failure: string | undefined;
-  await buildAndTag({
-    inputs: new Inputs(mapInputs(values), (v) => log.mask(v)),
-    log,
-    hooks: { setOutput: (n, v) => outputs.set(n, v), setFailed: (m) => (failure = m) },
-    deps: {
-      runner: runner(false),
-      stream: fakeStream,
-      clock: { now: () => Date.UTC(2025, 5, 1), sleep: async () => {} },
-      ...deps,
-      env: { RUNNER_TEMP: dir, ...deps.env },
-    },
-  });
-  return { outputs, failure };
+  const step = stepView(
+    await runActionInProcess({
+      action: 'actions/build-and-tag',
+      with: values,
+      run: () =>
+        buildAndTag({
+          deps: {
+            runner: runner(false),
+            stream: fakeStream,
+            clock: { now: () => Date.UTC(2025, 5, 1), sleep: async () => {} },
+            ...deps,
+            env: { RUNNER_TEMP: dir, ...deps.env },
+          },
+        }),
+    }),
+  );
+  log = step.log;
+  return step;
 }
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'build-and-tag-test-'));
-  log = new MemoryLog();
   commands = [];
 });
 
@@ -105,7 +109,7 @@ describe('build-and-tag', () => {
     expect(command?.argv).toContain('NODE_ENV=production');
     expect(command?.argv.at(-1)).toBe('app');
     expect(command?.env).toEqual({ DOCKER_BUILDKIT: '0' });
-    expect(log.lines).toContain('group: docker build client-a-node:abcdef0');
+    expect(log.lines).toContain('##[group]docker build client-a-node:abcdef0');
     expect(log.lines).toContain('Step 1/2 : FROM scratch');
     expect(log.lines).toContain(`Built image ${IMAGE_ID}`);
     expect(log.text()).not.toContain(MERGE_SHA);
@@ -197,7 +201,7 @@ describe('action.yml matches what the code reads and writes', () => {
     const outputs = new Map<string, string>();
     await buildAndTag({
       inputs: new Inputs(source),
-      log,
+      log: new MemoryLog(),
       hooks: { setOutput: (n, v) => outputs.set(n, v), setFailed: () => undefined },
       deps: { runner: runner(false), stream: fakeStream, env: { GITHUB_SHA: HEAD_SHA, RUNNER_TEMP: dir } },
     });
@@ -227,7 +231,7 @@ describe('action.yml matches what the code reads and writes', () => {
     const scripted = new ScriptedRunner().on(['docker', 'image', 'inspect'], () => ({ code: 1 }));
     await ecrPush({
       inputs: new Inputs(source),
-      log,
+      log: new MemoryLog(),
       hooks: { setOutput: () => undefined, setFailed: () => undefined },
       deps: { runner: scripted },
     });

@@ -1,7 +1,6 @@
 import nock from 'nock';
 import { afterEach, describe, expect, test } from 'vitest';
-import { Inputs, mapInputs } from '../../../src/core/inputs.js';
-import { MemoryLog } from '../../../src/core/log.js';
+import { runActionInProcess, stepView } from '../../support/action-harness.js';
 import { run } from '../../../src/actions/notify-discord/main.js';
 import { FakeClock } from '../health/fakes.js';
 
@@ -16,21 +15,34 @@ const env = {
   GITHUB_ACTOR: 'octocat',
 };
 
+/** The action's entry as the runner runs it (every action.yml default applied), HTTP through nock. */
 async function action(values: Record<string, string>) {
-  const log = new MemoryLog();
-  const outputs: Record<string, string> = {};
-  const failures: string[] = [];
-  await run(
-    {
-      inputs: new Inputs(mapInputs(values), (v) => log.mask(v)),
-      log,
-      hooks: { setOutput: (n, v) => (outputs[n] = v), setFailed: (m) => failures.push(m) },
-    },
-    { clock: new FakeClock(Date.parse('2025-06-01T12:00:00Z')), random: () => 1, env, deadlineMs: 5000 },
+  const step = stepView(
+    await runActionInProcess({
+      action: 'actions/notify-discord',
+      with: values,
+      github: {
+        serverUrl: env.GITHUB_SERVER_URL,
+        repository: env.GITHUB_REPOSITORY,
+        runId: env.GITHUB_RUN_ID,
+        actor: env.GITHUB_ACTOR,
+      },
+      run: () =>
+        run(undefined, {
+          clock: new FakeClock(Date.parse('2025-06-01T12:00:00Z')),
+          random: () => 1,
+          env,
+          deadlineMs: 5000,
+        }),
+    }),
   );
-  // The token must never appear in anything written: log lines, warnings, summaries, failures, outputs.
+  const log = step.log;
+  const outputs = Object.fromEntries(step.outputs);
+  const failures = step.failure === undefined ? [] : [step.failure];
+  // The token must never appear in anything shown: log lines, annotations, summaries, outputs.
   const everything = [log.text(), ...failures, JSON.stringify(outputs)].join('\n');
   expect(everything).not.toContain(TOKEN);
+  expect(step.result.leaks).toEqual([]);
   return { log, outputs, failures };
 }
 

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { run } from '../../../src/actions/ecr-push/main.js';
-import { Inputs, mapInputs } from '../../../src/core/inputs.js';
-import { MemoryLog } from '../../../src/core/log.js';
+import { runActionInProcess, stepView, type StepLogView } from '../../support/action-harness.js';
 import type { Clock } from '../../../src/core/retry.js';
 import {
   awsError,
@@ -38,7 +37,7 @@ class FakeClock implements Clock {
 }
 
 let api: FakeEcrApi;
-let log: MemoryLog;
+let log: StepLogView;
 let runner: ScriptedRunner;
 let clock: FakeClock;
 let configDirs: string[];
@@ -66,23 +65,21 @@ function dockerRunner(options: { ids?: Record<string, string>; pushFailures?: st
     });
 }
 
+/** The action's entry as the runner runs it (every action.yml default applied), with fake AWS and docker. */
 async function runPush(values: Record<string, string>) {
-  const recorded = { outputs: new Map<string, string>(), failure: undefined as string | undefined };
-  await run({
-    inputs: new Inputs(mapInputs(values), (v) => log.mask(v)),
-    log,
-    hooks: {
-      setOutput: (name, value) => recorded.outputs.set(name, value),
-      setFailed: (message) => (recorded.failure = message),
-    },
-    deps: { runner, ecrClient: () => testClient(), clock, random: () => 0.5 },
-  });
-  return recorded;
+  const step = stepView(
+    await runActionInProcess({
+      action: 'actions/ecr-push',
+      with: values,
+      run: () => run({ deps: { runner, ecrClient: () => testClient(), clock, random: () => 0.5 } }),
+    }),
+  );
+  log = step.log;
+  return step;
 }
 
 beforeEach(() => {
   api = new FakeEcrApi();
-  log = new MemoryLog();
   clock = new FakeClock();
   configDirs = [];
   runner = dockerRunner();
