@@ -14,7 +14,8 @@ import { ratioChart, timelineChart, type RatioBar } from './svg.js';
 export interface BenchResults {
   startedAt: string;
   finishedAt: string;
-  machine: { cpus: number; node: string; docker: string };
+  /** `load`: the 1-minute load average when the run started and when it ended. */
+  machine: { cpus: number; node: string; docker: string; load?: number[] };
   rounds: number;
   latency?: LatencyResults | undefined;
   fleet?: FleetResults | undefined;
@@ -178,7 +179,7 @@ export function writeReport(results: BenchResults, docsDir: string): Figures {
   md.push(
     '# Benchmarks',
     '',
-    `Measured with \`npm run bench\` on the lab (a single-node Swarm, Docker engine ${results.machine.docker}, sshd on loopback) on a ${results.machine.cpus}-core machine, Node.js ${results.machine.node}, ${results.startedAt} – ${results.finishedAt}. Every figure${results.carried && Object.keys(results.carried).length ? ' (but the sections marked as taken from an earlier run)' : ''} is measured side by side in the same run, on the same stack with the same update settings; each is the median of ${results.rounds} rounds, and the order of the tools rotates from round to round. The raw samples are in [benchmarks.json](benchmarks.json). The machine is shared and noisy: read differences of a few tenths of a second as noise.`,
+    `Measured with \`npm run bench\` on the lab (a single-node Swarm, Docker engine ${results.machine.docker}, sshd on loopback) on a ${results.machine.cpus}-core machine, Node.js ${results.machine.node}, ${results.startedAt} – ${results.finishedAt}. Every figure${results.carried && Object.keys(results.carried).length ? ' (but the sections marked as taken from an earlier run)' : ''} is measured side by side in the same run, on the same stack with the same update settings; each is the median of ${results.rounds} rounds, and the order of the tools rotates from round to round. The raw samples are in [benchmarks.json](benchmarks.json). The machine is shared and noisy: read differences of a few tenths of a second as noise${results.machine.load?.length ? ` (load average ${results.machine.load.map((l) => l.toFixed(1)).join(' at the start, ')} at the end, on ${results.machine.cpus} cores)` : ''}.`,
     '',
     '![Measured ratios and targets](benchmarks-ratios.svg)',
     '',
@@ -278,7 +279,7 @@ export function writeReport(results: BenchResults, docsDir: string): Figures {
     md.push(
       '## A/B. The step before and after, as the runner runs it',
       '',
-      `The committed action of \`${ba.ref}\` (${ba.commit.slice(0, 7)}) and the current one, each through the same runner harness (bundle under Node 24, defaults as \`INPUT_*\`), alternating round by round on one two-service stack pinned by digest: a release that changes both services, then a redeploy of what runs. Medians of ${new Set(ba.samples.map((s) => s.round)).size} rounds; every sample in [benchmarks.json](benchmarks.json).`,
+      `The committed action of \`${ba.ref}\`${ba.commit.startsWith(ba.ref) ? '' : ` (${ba.commit.slice(0, 7)})`} and the current one, each through the same runner harness (bundle under Node 24, defaults as \`INPUT_*\`), alternating round by round on one two-service stack pinned by digest: a release that changes both services, then a redeploy of what runs. Medians of ${new Set(ba.samples.map((s) => s.round)).size} rounds; every sample in [benchmarks.json](benchmarks.json).`,
       '',
       '| | before | after |',
       '|---|---|---|',
