@@ -18,6 +18,7 @@ import {
 } from './policy.js';
 import type { PolicySettings, Violation } from './policy.js';
 import { traefikLabels, validateDomain, validatePort, validateTraefikToken } from './traefik.js';
+import { FINGERPRINT_LABEL, stackFingerprint } from './unchanged.js';
 
 /**
  * Turns a client's stack file into the exact YAML that `docker stack deploy -c -` receives:
@@ -531,6 +532,12 @@ export function renderStack(options: RenderOptions): RenderedStack {
   const ordered: Record<string, unknown> = {};
   for (const key of ['version', 'services', 'networks', 'volumes', 'secrets', 'configs']) {
     if (document[key] !== undefined) ordered[key] = document[key];
+  }
+  // What runs is told apart from what is asked by this label (see unchanged.ts), on every service.
+  const fingerprint = stackFingerprint(toWireYaml(ordered));
+  for (const service of Object.values(services)) {
+    ((service as Record<string, unknown>).deploy as { labels: Record<string, unknown> }).labels[FINGERPRINT_LABEL] =
+      fingerprint;
   }
   return {
     yaml: toWireYaml(ordered),
