@@ -18,9 +18,11 @@ import { SshRunner } from '../src/transport/ssh.js';
 import { dockerStackDeploy } from './baselines/docker-stack-deploy.js';
 import { stackWait } from './baselines/stack-wait.js';
 import { lab, local, settingsFor as settings, settle, sshInputs, updateState, writeStackFile } from './lab-access.js';
+import { timedStep } from './runner-step.js';
 import { SshdLogCounter } from './ssh-count.js';
 
-export type Tool = 'swarm-deploy' | 'docker-cli' | 'stack-wait';
+/** `swarm-deploy` is the deploy core in this process; `swarm-deploy-step` is the bundle as the runner runs it. */
+export type Tool = 'swarm-deploy' | 'swarm-deploy-step' | 'docker-cli' | 'stack-wait';
 export type Case = 'good' | 'rollback';
 
 export interface Sample {
@@ -68,8 +70,21 @@ export interface StepConnections {
   postRelease: number[];
 }
 
+/** A redeploy of what already runs, timed three ways (seconds, one entry per round). */
+export interface NoopTimes {
+  /** The action's bundle as the runner runs it (process start to exit). */
+  step: number[];
+  /** The deploy core in this process (runDeploy over one SSH connection, connection included). */
+  inProcess: number[];
+  /** `docker stack deploy --detach=false` of the same, unchanged stack over SSH. */
+  cli: number[];
+  /** What the step reported (status and reason). */
+  reported: string[];
+}
+
 export interface LatencyResults {
   samples: Sample[];
+  noop?: NoopTimes | undefined;
   timeline?: TimelineCapture | undefined;
   steps: StepConnections;
 }
@@ -136,14 +151,23 @@ async function taskSpans(services: string[], versionOf: (image: string) => strin
   }));
 }
 
+/** `<repository>:<tag>@sha256:<digest>` of a pushed image. */
+async function pinned(ref: string): Promise<string> {
+  const out = await local.run(['docker', 'image', 'inspect', '--format', '{{index .RepoDigests 0}}', ref]);
+  return `${ref}@${out.stdout.trim().split('@')[1] ?? ''}`;
+}
+
 export async function latencyBench(rounds: number, say: (line: string) => void): Promise<LatencyResults> {
   const client = `lt-bench-${Date.now().toString(36)}`;
   const run = Date.now().toString(36);
+  // Pinned by digest, as ecr-push hands images to the deploy in the workflows.
   const images = [
-    buildAppImage(lab, { version: `a-${run}`, repository: 'lt-bench/app' }),
-    buildAppImage(lab, { version: `b-${run}`, repository: 'lt-bench/app' }),
+    await pinned(buildAppImage(lab, { version: `a-${run}`, repository: 'lt-bench/app' })),
+    await pinned(buildAppImage(lab, { version: `b-${run}`, repository: 'lt-bench/app' })),
   ] as const;
-  const crash = buildAppImage(lab, { version: `crash-${run}`, mode: 'crash', repository: 'lt-bench/app' });
+  const crash = await pinned(
+    buildAppImage(lab, { version: `crash-${run}`, mode: 'crash', repository: 'lt-bench/app' }),
+  );
   const versionOf = (image: string) => /:([^@]+)/.exec(image.split('/').pop() ?? '')?.[1] ?? image;
   const file = writeStackFile(client, STACK);
   const web = `${client}_web`;
@@ -153,6 +177,7 @@ export async function latencyBench(rounds: number, say: (line: string) => void):
   let current = 0; // index of the image now running
   const counter = new SshdLogCounter(lab.ssh.logPath, lab.ssh.port);
   const steps: StepConnections = { main: [], postIdle: [], postRelease: [] };
+  const noop: NoopTimes = { step: [], inProcess: [], cli: [], reported: [] };
 
   // The stack is created once, outside the measurement.
   const first = settings(inputsFor(client, file, images[0], images[0]));
@@ -214,9 +239,9 @@ export async function latencyBench(rounds: number, say: (line: string) => void):
   };
 
   /** The same rendered stack the action would send, for the baselines. */
-  const rendered = (kind: Case) => {
+  const rendered = (kind: Case | 'noop') => {
     const next = kind === 'good' ? 1 - current : current;
-    const image = kind === 'good' ? images[next as 0 | 1] : crash;
+    const image = kind === 'rollback' ? crash : images[next as 0 | 1];
     const s = settings(inputsFor(client, file, image, images[next as 0 | 1]));
     const id = newReleaseId(new Date());
     return { next, yaml: prepareStack(s.request, { id, time: new Date().toISOString() }).rendered.yaml };
@@ -237,6 +262,27 @@ export async function latencyBench(rounds: number, say: (line: string) => void):
       latencyS: (out.returnedAt - final.at) / 1000,
       wallS: (out.returnedAt - out.startedAt) / 1000,
       sshConnections: 1,
+      sshAllConnections: ssh.all,
+      finalState: final.state,
+    };
+  };
+
+  const step = async (round: number, kind: Case): Promise<Sample> => {
+    const next = kind === 'good' ? 1 - current : current;
+    const image = kind === 'good' ? images[next as 0 | 1] : crash;
+    counter.start();
+    const run = await timedStep({ ...sshInputs(), ...inputsFor(client, file, image, images[next as 0 | 1]) });
+    const ssh = await counter.stop();
+    current = next;
+    const final = await finalCompletedAt(kind === 'good' ? [web, side] : [web]);
+    return {
+      round,
+      tool: 'swarm-deploy-step',
+      case: kind,
+      reported: `${run.result.outputs.status ?? 'no status'} (exit ${run.result.exitCode})`,
+      latencyS: (run.exitedAt - final.at) / 1000,
+      wallS: (run.exitedAt - run.startedAt) / 1000,
+      sshConnections: ssh.ours,
       sshAllConnections: ssh.all,
       finalState: final.state,
     };
@@ -268,13 +314,14 @@ export async function latencyBench(rounds: number, say: (line: string) => void):
 
   const tools: [Tool, (round: number, kind: Case) => Promise<Sample>][] = [
     ['swarm-deploy', ours],
+    ['swarm-deploy-step', step],
     ['docker-cli', cli],
     ['stack-wait', waiter],
   ];
   try {
     for (let round = 1; round <= rounds; round++) {
       // Rotate the order so no tool always runs first on a freshly settled swarm.
-      const order = [...tools.slice((round - 1) % 3), ...tools.slice(0, (round - 1) % 3)];
+      const order = [...tools.slice((round - 1) % tools.length), ...tools.slice(0, (round - 1) % tools.length)];
       for (const [tool, measure] of order) {
         for (const kind of ['good', 'rollback'] as const) {
           await settle([web, side]);
@@ -285,6 +332,29 @@ export async function latencyBench(rounds: number, say: (line: string) => void):
           );
         }
       }
+    }
+    // A redeploy of what runs: the step, the core and the docker CLI, each on the settled stack.
+    for (let round = 1; round <= rounds; round++) {
+      await settle([web, side]);
+      const same = images[current as 0 | 1];
+      const step = await timedStep({ ...sshInputs(), ...inputsFor(client, file, same, same) });
+      noop.step.push((step.exitedAt - step.startedAt) / 1000);
+      const unchanged = step.lines.some((l) => l.text.startsWith('Unchanged:'));
+      noop.reported.push(`${step.result.outputs.status ?? 'no status'}${unchanged ? ', unchanged' : ''}`);
+      const s = settings(inputsFor(client, file, same, same));
+      const startedAt = Date.now();
+      const runner = openRunner(s.connection, new MemoryLog());
+      try {
+        await runDeploy({ runner, log: new MemoryLog() }, s.request);
+      } finally {
+        await runner.close();
+      }
+      noop.inProcess.push((Date.now() - startedAt) / 1000);
+      const cliRun = await dockerStackDeploy(client, rendered('noop').yaml, false);
+      noop.cli.push((cliRun.returnedAt - cliRun.startedAt) / 1000);
+      say(
+        `  round ${round} no-op: step ${noop.step.at(-1)?.toFixed(2)}s in-process ${noop.inProcess.at(-1)?.toFixed(2)}s docker-cli ${noop.cli.at(-1)?.toFixed(2)}s → ${noop.reported.at(-1)}`,
+      );
     }
     // Figure 3 on the action itself: its main step and its post step, as the runner runs them.
     for (let i = 0; i < rounds; i++) {
@@ -316,5 +386,5 @@ export async function latencyBench(rounds: number, say: (line: string) => void):
     const { sweep } = await import('../lab/lab.js');
     sweep(client);
   }
-  return { samples, timeline, steps };
+  return { samples, noop, timeline, steps };
 }

@@ -1,22 +1,45 @@
 /**
  * Counts SSH connections from sshd's own log (LogLevel VERBOSE writes one "Accepted publickey"
  * line per authenticated connection). Other lab users may connect to the same sshd at the same
- * time, so each line is attributed by its client port: while the step runs, this process's own
- * TCP sockets to sshd are sampled from /proc, and only lines whose port is one of ours count.
+ * time, so each line is attributed by its client port: while the step runs, the TCP sockets to
+ * sshd of this process and of its children (a step run as its own process) are sampled from /proc,
+ * and only lines whose port is one of ours count.
  */
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 
 const ACCEPTED = /Accepted publickey for \S+ from (\S+) port (\d+)/;
 
+/** This process and its children (a step's bundle runs in a child process of its own). */
+function ownProcesses(): string[] {
+  const pids = ['self'];
+  try {
+    for (const task of readdirSync('/proc/self/task')) {
+      const children = readFileSync(`/proc/self/task/${task}/children`, 'utf8').trim();
+      if (children) pids.push(...children.split(/\s+/));
+    }
+  } catch {
+    // no children listing on this kernel: this process's own sockets only
+  }
+  return pids;
+}
+
 function ownSocketInodes(): Set<string> {
   const inodes = new Set<string>();
-  for (const fd of readdirSync('/proc/self/fd')) {
+  for (const pid of ownProcesses()) {
+    let fds: string[] = [];
     try {
-      const target = readlinkSync(`/proc/self/fd/${fd}`);
-      const match = /^socket:\[(\d+)\]$/.exec(target);
-      if (match?.[1]) inodes.add(match[1]);
+      fds = readdirSync(`/proc/${pid}/fd`);
     } catch {
-      // closed while we looked
+      continue; // exited while we looked
+    }
+    for (const fd of fds) {
+      try {
+        const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        const match = /^socket:\[(\d+)\]$/.exec(target);
+        if (match?.[1]) inodes.add(match[1]);
+      } catch {
+        // closed while we looked
+      }
     }
   }
   return inodes;

@@ -1,12 +1,13 @@
 /**
- * Figure 5: start-up cost of each action bundle (process start to its first line on stdout) and
- * its size. Each bundle runs with no inputs, so it stops at its first required input (or, for the
+ * Figure 5: start-up cost of each action bundle under Node 24 (process start to its first line on
+ * stdout) and its size. Each bundle runs with no inputs, so it stops at its first required input (or, for the
  * post step, finds nothing to do); what is timed is loading the bundle and reaching the first log.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../lab/lab.js';
+import { actionNode } from '../lab/runner/action-host.js';
 import { median } from './lab-access.js';
 
 export interface BundleCost {
@@ -34,7 +35,8 @@ function timeToFirstLine(script: string): Promise<{ ms: number; line: string }> 
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, RUNNER_TEMP: '/tmp' };
-    const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    // The runtime `runs.using: node24` gives the bundles.
+    const child = spawn(actionNode(), [script], { env, stdio: ['ignore', 'pipe', 'ignore'] });
     let buffer = '';
     let done = false;
     const finish = (line: string) => {

@@ -204,6 +204,7 @@ export function resultJson(client: string, result: DeployResult, withRendered = 
   return {
     client,
     status: result.status,
+    unchanged: result.unchanged ?? false,
     reason: result.reason,
     release: result.release,
     restored: result.restored,

@@ -78,20 +78,22 @@ export function scaleCommand(overrides: Partial<OperatorDeps> = {}): Command {
           }
           const change = planScale(current, request.tenant, target, 'scale');
           const live = (await inspectServices(runner, [change.fullName])).get(change.fullName);
-          if (live && desiredReplicas(live) === change.to && change.from === change.to) {
-            const message = `${change.fullName} already runs ${change.to} replica${change.to === 1 ? '' : 's'}: nothing to do`;
-            if (values.json)
-              printJson(io, { client, status: 'unchanged', service: change.fullName, replicas: change.to });
-            else io.out(message);
-            return EXIT_OK;
-          }
           log.info(
             `Scaling ${change.fullName} from ${live ? desiredReplicas(live) : change.from} to ${change.to} replicas (release ${current.id})`,
           );
           request.rollbackTo = current.id;
           request.kind = 'scale';
           request.replicas = { [change.service]: change.to };
+          // A count the service already runs (with the release as recorded) changes nothing: the
+          // deploy path answers it from one read, without taking the lock or recording a release.
           const result = await runDeploy({ runner, log }, request);
+          if (result.unchanged && result.status === 'deployed') {
+            const message = `${change.fullName} already runs ${change.to} replica${change.to === 1 ? '' : 's'}: nothing to do`;
+            if (values.json)
+              printJson(io, { client, status: 'unchanged', service: change.fullName, replicas: change.to });
+            else io.out(message);
+            return EXIT_OK;
+          }
           if (values.json)
             printJson(io, { ...resultJson(client, result), service: change.fullName, replicas: change.to });
           else io.out(formatResult(result));

@@ -19,6 +19,7 @@ import {
 } from './policy.js';
 import type { PolicySettings, Violation } from './policy.js';
 import { traefikLabels, validateDomain, validatePort, validateTraefikToken } from './traefik.js';
+import { FINGERPRINT_LABEL, stackFingerprint } from './fingerprint.js';
 
 /**
  * Turns a client's stack file into the exact YAML that `docker stack deploy -c -` receives:
@@ -620,6 +621,13 @@ function encodeOrder(document: Record<string, unknown>): Record<string, unknown>
   const ordered: Record<string, unknown> = {};
   for (const key of ['version', 'services', 'networks', 'volumes', 'secrets', 'configs']) {
     if (document[key] !== undefined) ordered[key] = document[key];
+  }
+  // What runs is told apart from what is asked by this label (see rollout/unchanged.ts), on every service.
+  const fingerprint = stackFingerprint(toWireYaml(ordered));
+  const services = isRecord(ordered.services) ? ordered.services : {};
+  for (const service of Object.values(services)) {
+    ((service as Record<string, unknown>).deploy as { labels: Record<string, unknown> }).labels[FINGERPRINT_LABEL] =
+      fingerprint;
   }
   return ordered;
 }

@@ -22,6 +22,7 @@ import {
 import {
   currentRelease,
   newReleaseId,
+  planPrune,
   pruneHistory,
   readHistory,
   resolveRollbackTarget,
@@ -29,12 +30,14 @@ import {
   type Release,
   type ReleaseKind,
 } from '../state/history.js';
-import { acquireLock, releaseLock, type HeldLock } from '../state/lock.js';
+import { acquireLock, readLock, releaseLock, type HeldLock } from '../state/lock.js';
 import { ensureObjects, pruneObjects, type VersionedObject } from '../state/objects.js';
 import type { PolicySettings } from '../compose/policy.js';
 import { planDiff, type StackDiff } from './plan.js';
 import type { CommandRunner } from '../core/exec.js';
 import { releaseLabels, renderStack, type ReleaseInfo, type RenderedStack } from '../compose/stack.js';
+import { carriesFingerprint, judgeUnchanged } from './unchanged.js';
+import { withFingerprint } from '../compose/fingerprint.js';
 import { desiredReplicas, isOurUpdate, taskTemplateChanged } from './verdict.js';
 import { versionedName } from '../state/versioned.js';
 import { RolloutWatch, type ServiceReport, type TimelineEntry, type WatchTarget } from './watch.js';
@@ -89,6 +92,8 @@ export interface DeployResult {
   rendered?: string | undefined;
   failures: { service: string; taskId: string; error: string; logs: string }[];
   restored?: string | undefined;
+  /** Nothing changed: the stack (or the release asked for) was already running as asked. */
+  unchanged?: boolean | undefined;
 }
 
 export interface Prepared {
@@ -164,7 +169,7 @@ export function restoreStack(
     for (const [label, value] of Object.entries(labels))
       doc.setIn(['services', name, 'deploy', 'labels', label], value);
   }
-  return doc.toString({ lineWidth: 0 });
+  return withFingerprint(doc.toString({ lineWidth: 0 }));
 }
 
 function mainService(
@@ -175,6 +180,114 @@ function mainService(
 ): string | undefined {
   const byImage = rendered?.services.find((s) => image !== undefined && s.image === image)?.fullName;
   return byImage ?? rendered?.services[0]?.fullName ?? [...services.keys()].sort()[0] ?? tenant.scoped('app');
+}
+
+/**
+ * The services the deploy compares against. A deploy without `prune` touches only the services
+ * of its rendered stack, so those are read by name (one command); a rollback or a pruning deploy
+ * lists the whole stack.
+ */
+function snapshot(runner: CommandRunner, request: DeployRequest, prepared: Prepared | undefined) {
+  if (prepared && !request.prune)
+    return inspectServices(runner, stackServiceNames(request.tenant, prepared.rendered.yaml));
+  return stackServices(runner, request.tenant.stack);
+}
+
+function unchangedResult(
+  yaml: string,
+  client: string,
+  services: ReadonlyMap<string, ServiceInfo>,
+  fields: { reason: string; release?: string | undefined; restored?: string | undefined; image?: string | undefined },
+): Omit<DeployResult, 'durationMs'> {
+  const reports: ServiceReport[] = stackServiceNames(Tenant.recorded(client), yaml).map((name) => {
+    const service = services.get(name) as ServiceInfo;
+    return {
+      name,
+      image: service.Spec.TaskTemplate.ContainerSpec?.Image ?? '',
+      running: desiredReplicas(service),
+      desired: desiredReplicas(service),
+      updateState: service.UpdateStatus?.State ?? 'unchanged',
+      phase: 'completed',
+    };
+  });
+  const main = fields.image !== undefined ? reports.find((r) => r.image === fields.image) : undefined;
+  const image = (main ?? reports[0])?.image;
+  return {
+    status: 'deployed',
+    unchanged: true,
+    reason: fields.reason,
+    release: fields.release,
+    restored: fields.restored,
+    image,
+    previousImage: image,
+    services: reports,
+    timeline: [],
+    failures: [],
+    rendered: yaml,
+  };
+}
+
+/**
+ * A deploy, rollback or scale that would change nothing, told from one read (the services, and
+ * the lock side by side) before anything costs a lock or a write. A client whose lock is held
+ * (another deploy running, a maintenance hold) always takes the full path: it waits for the lock,
+ * or fails on the hold, exactly as any deploy does. Returns undefined when there is work to do.
+ */
+async function alreadyRunning(
+  context: DeployContext,
+  request: DeployRequest,
+  prepared: Prepared | undefined,
+  releaseInfo: ReleaseInfo,
+): Promise<Omit<DeployResult, 'durationMs'> | undefined> {
+  const { runner, log } = context;
+  const client = request.tenant.name;
+  if (request.rollbackTo === undefined) {
+    // With prune, services left out of the file would be removed: not a question one read answers.
+    if (!prepared || request.prune) return undefined;
+    // Swarm records images pinned by digest; a tag is resolved again by Docker on every deploy, so
+    // a stack naming one never matches by itself and the read would be a round trip for nothing.
+    if (!prepared.rendered.services.every((s) => s.image.includes('@sha256:'))) return undefined;
+    const yaml = prepared.rendered.yaml;
+    const [services, lock] = await Promise.all([
+      inspectServices(runner, stackServiceNames(request.tenant, yaml)),
+      readLock(runner, client),
+    ]);
+    if (lock) return undefined;
+    const verdict = judgeUnchanged(yaml, client, services);
+    if (!verdict.unchanged) {
+      log.debug(`Deploying: ${verdict.why}`);
+      return undefined;
+    }
+    log.info(
+      `${client} already runs this stack${verdict.release ? ` (release ${verdict.release})` : ''}: nothing to deploy, nothing recorded`,
+    );
+    return unchangedResult(yaml, client, services, {
+      reason: 'unchanged',
+      release: verdict.release,
+      image: request.image,
+    });
+  }
+  const [history, services, lock] = await Promise.all([
+    readHistory(runner, client),
+    stackServices(runner, client),
+    readLock(runner, client),
+  ]);
+  if (lock) return undefined;
+  const target =
+    (request.kind === 'scale' ? currentRelease(history) : undefined) ??
+    resolveRollbackTarget(history, request.rollbackTo);
+  const yaml = restoreStack(target, request.tenant, releaseInfo, request.replicas);
+  const verdict = judgeUnchanged(yaml, client, services);
+  if (!verdict.unchanged) {
+    log.debug(`Redeploying release ${target.id}: ${verdict.why}`);
+    return undefined;
+  }
+  log.info(`${client} already runs release ${target.id} as asked: nothing to do, nothing recorded`);
+  return unchangedResult(yaml, client, services, {
+    reason: 'already running',
+    release: verdict.release ?? target.id,
+    restored: target.id,
+  });
 }
 
 export interface DeployContext {
@@ -219,6 +332,10 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
     return { ...base, status: 'planned', diff, rendered: yaml, durationMs: clock.now() - started };
   }
 
+  // 2. A redeploy of what already runs is answered from one read, before any lock or write.
+  const unchanged = await alreadyRunning(context, request, prepared, releaseInfo);
+  if (unchanged) return { ...unchanged, durationMs: clock.now() - started };
+
   const lock = await acquireLock({
     runner,
     log,
@@ -242,13 +359,15 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
   };
   try {
     // Independent reads and preparations, side by side on the one connection: the deploy's
-    // overhead over a bare `docker stack deploy` stays one round trip here, not six.
+    // overhead over a bare `docker stack deploy` stays one round trip here, not six. A deploy
+    // needs the history only to record itself: it is read while the rollout runs.
     const p = prepared;
-    const [history, before, [sentAt, clockOffset], , , , login] = await Promise.all([
-      readHistory(runner, tenant.name),
-      stackServices(runner, tenant.stack),
+    const historyRead = readHistory(runner, tenant.name);
+    historyRead.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+    const [history, before, [sentAt, clockOffset], , , login] = await Promise.all([
+      request.rollbackTo ? historyRead : undefined,
+      snapshot(runner, request, p),
       managerClock(runner, clock),
-      ensureNetwork(runner, tenant),
       p ? ensureObjects(runner, log, 'secret', tenant, p.secrets) : undefined,
       p ? ensureObjects(runner, log, 'config', tenant, p.configs) : undefined,
       request.registry
@@ -256,7 +375,9 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
         : undefined,
     ]);
     dockerConfig = login;
-    const current = currentRelease(history);
+    // Every service of the stack joins the client's network: a stack with services has it.
+    if (before.size === 0) await ensureNetwork(runner, request.tenant);
+    const current = history ? currentRelease(history) : undefined;
 
     let yaml: string;
     let secrets: Record<string, string>;
@@ -265,9 +386,10 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
     if (request.rollbackTo) {
       // A scale redeploys whatever is current once the lock is held, so it never undoes a deploy
       // that landed while it waited.
+      const recorded = history ?? [];
       restored =
-        (request.kind === 'scale' ? currentRelease(history) : undefined) ??
-        resolveRollbackTarget(history, request.rollbackTo);
+        (request.kind === 'scale' ? currentRelease(recorded) : undefined) ??
+        resolveRollbackTarget(recorded, request.rollbackTo);
       log.info(
         `${request.kind === 'scale' ? `Scaling ${tenant.name} from` : `Rolling ${tenant.name} back to`} release ${restored.id}${restored.gitSha ? ` (${restored.gitSha.slice(0, 7)})` : ''}`,
       );
@@ -342,6 +464,20 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
       );
     });
 
+    const recorded =
+      history ??
+      (await historyRead.catch((error: unknown) => {
+        log.warning(`Reading the release history of ${request.tenant.name} failed: ${errorMessage(error)}`);
+        return [];
+      }));
+    const running = currentRelease(recorded);
+    // Nothing ran differently (no task changed, and the services already carried this very stack):
+    // the record repeats the running release instead of taking a slot of the kept history.
+    const repeats =
+      targets.length === 0 && running !== undefined && carriesFingerprint(yaml, request.tenant.name, before)
+        ? (running.repeats ?? running.id)
+        : undefined;
+    if (repeats) log.info(`The stack was already running as release ${repeats}: nothing changed`);
     const release: Release = {
       id: releaseId,
       client: tenant.name,
@@ -358,14 +494,16 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
       configs,
       stack: yaml,
       restored: restored?.id,
-      replaced: request.rollbackTo ? current?.id : undefined,
-      reason: watch.reason,
+      replaced: request.rollbackTo && !repeats ? current?.id : undefined,
+      repeats,
+      reason: watch.reason ?? (repeats ? 'unchanged' : undefined),
     };
-    await recordRelease(runner, log, release, history, request.keepReleases, finish);
+    await recordRelease(runner, log, release, recorded, request.keepReleases, finish);
 
     return {
       status: watch.outcome,
-      reason: watch.reason,
+      reason: release.reason,
+      unchanged: repeats !== undefined,
       release: releaseId,
       image,
       previousImage,
@@ -399,20 +537,32 @@ async function recordRelease(
     return;
   }
   // The record is written: the lock can go while the old releases and versions are pruned.
-  const kept = [release, ...history].slice(0, keep);
+  const { kept, dropped } = planPrune([release, ...history], keep);
+  // Versions become unused only when the releases using them go (or when a deploy died before
+  // recording itself, swept at the next drop): no drop, nothing to list.
   const secrets = new Set(kept.flatMap((r) => Object.values(r.secrets)));
   const configs = new Set(kept.flatMap((r) => Object.values(r.configs)));
   const tenant = Tenant.recorded(release.client);
-  const prune = Promise.all([
-    pruneHistory(runner, release.client, [release, ...history], keep),
-    pruneObjects(runner, log, 'secret', tenant, secrets),
-    pruneObjects(runner, log, 'config', tenant, configs),
-  ]).catch((error: unknown) => log.warning(`Pruning old releases of ${release.client} failed: ${errorMessage(error)}`));
+  const prune = (
+    dropped.length === 0
+      ? Promise.resolve()
+      : Promise.all([
+          pruneHistory(runner, release.client, dropped),
+          pruneObjects(runner, log, 'secret', tenant, secrets),
+          pruneObjects(runner, log, 'config', tenant, configs),
+        ])
+  ).catch((error: unknown) => log.warning(`Pruning old releases of ${release.client} failed: ${errorMessage(error)}`));
   await Promise.all([prune, afterWrite()]);
 }
 
 export function describeResult(result: DeployResult): string {
   const took = formatDuration(result.durationMs);
+  if (result.unchanged && result.status === 'deployed') {
+    const what = result.release ? `release ${result.release}` : 'the same stack';
+    return result.reason === 'already running'
+      ? `Already running: ${what} runs as asked; nothing was changed (${took})`
+      : `Unchanged: ${what} already runs this stack; nothing was deployed (${took})`;
+  }
   switch (result.status) {
     case 'deployed':
       return `Deployed release ${result.release} in ${took}`;

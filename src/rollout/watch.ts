@@ -237,14 +237,18 @@ export class RolloutWatch {
     if (this.changed) return Promise.resolve();
     return new Promise((resolve) => {
       let done = false;
+      // A wake-up cancels the tick's timer: a pending timer would keep the step's process alive
+      // for up to a tick after the verdict.
+      const tick = new AbortController();
       const finish = () => {
         if (done) return;
         done = true;
         this.wake = undefined;
+        tick.abort();
         resolve();
       };
       this.wake = finish;
-      void this.clock.sleep(ms).then(finish);
+      void this.clock.sleep(ms, tick.signal).then(finish);
     });
   }
 

@@ -35,6 +35,12 @@ export interface Release {
   /** For a rollback: the release it restored, and the release it replaced. */
   restored?: string | undefined;
   replaced?: string | undefined;
+  /**
+   * A redeploy that changed nothing (a re-run, a commit that changes no image): the release it
+   * confirmed again. Such a record takes no slot in `keep-releases` and is never a rollback point
+   * of its own; it exists so the services' release label names a recorded release.
+   */
+  repeats?: string | undefined;
   reason?: string | undefined;
 }
 
@@ -103,18 +109,51 @@ export async function readHistory(runner: CommandRunner, client: string): Promis
   return releases.sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 }
 
-/** Remove releases beyond the newest `keep`; returns the ones kept. */
-export async function pruneHistory(
-  runner: CommandRunner,
-  client: string,
-  releases: Release[],
-  keep: number,
-): Promise<Release[]> {
-  const kept = releases.slice(0, keep);
+export interface PrunePlan {
+  kept: Release[];
+  dropped: Release[];
+}
+
+/**
+ * Pure: which releases (newest first) to keep. The newest `keep` releases that ran something are
+ * kept; records of redeploys that changed nothing count for nothing and only the newest one,
+ * when it is what runs, is kept. Whatever else happens, the release running now (and the one it
+ * repeats) and the release `previous` would roll back to are never dropped.
+ */
+export function planPrune(releases: Release[], keep: number): PrunePlan {
+  const ids = new Set(
+    releases
+      .filter((r) => r.repeats === undefined)
+      .slice(0, Math.max(1, keep))
+      .map((r) => r.id),
+  );
+  const current = currentRelease(releases);
+  if (current) {
+    ids.add(current.id);
+    if (current.repeats !== undefined) ids.add(current.repeats);
+  }
+  const previous = previousRelease(releases);
+  if (previous) ids.add(previous.id);
+  return {
+    kept: releases.filter((r) => ids.has(r.id)),
+    dropped: releases.filter((r) => !ids.has(r.id)),
+  };
+}
+
+/** Remove the given releases' records (one command). */
+export async function pruneHistory(runner: CommandRunner, client: string, dropped: Release[]): Promise<void> {
   const tenant = Tenant.recorded(client);
-  const drop = releases.slice(keep).map((r) => tenant.releaseConfig(r.id));
-  if (drop.length > 0) await runner.run(['docker', 'config', 'rm', ...drop], { allowFailure: true });
-  return kept;
+  const names = dropped.map((r) => tenant.releaseConfig(r.id));
+  if (names.length > 0) await runner.run(['docker', 'config', 'rm', ...names], { allowFailure: true });
+}
+
+/** The release `previous` resolves to, or undefined when there is none. */
+function previousRelease(history: Release[]): Release | undefined {
+  try {
+    return resolveRollbackTarget(history, 'previous');
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -145,12 +184,14 @@ export function resolveRollbackTarget(history: Release[], wanted: string, input 
     if (!current) throw new ConfigurationError('there is no deployed release to roll back from', input);
     const releasesById = new Map(history.map((r) => [r.id, r]));
     // The release whose images a release runs: a rollback (or a scale) runs the one it restored.
+    // A redeploy that changed nothing runs the release it repeats.
     const effective = (id: string): string => {
       let at = id;
       for (let hops = 0; hops <= history.length; hops++) {
         const r = releasesById.get(at);
-        if (r?.restored === undefined) break;
-        at = r.restored;
+        const runs = r?.restored ?? r?.repeats;
+        if (runs === undefined) break;
+        at = runs;
       }
       return at;
     };
@@ -164,10 +205,17 @@ export function resolveRollbackTarget(history: Release[], wanted: string, input 
       for (let away = r.replaced; away !== undefined && !rolledAway.has(away) && effective(away) > back;) {
         rolledAway.add(away);
         const replaced = releasesById.get(away);
-        away = replaced?.restored;
+        away = replaced?.restored ?? replaced?.repeats;
       }
     }
-    const older = deployed.filter((r) => r.id < current.id && !sameRuntime(r, current) && !rolledAway.has(r.id));
+    // A repeat is never a rollback point of its own: the release it repeats is (when still kept).
+    const older = deployed.filter(
+      (r) =>
+        r.id < current.id &&
+        !sameRuntime(r, current) &&
+        !rolledAway.has(r.id) &&
+        (r.repeats === undefined || !releasesById.has(r.repeats)),
+    );
     const target = older[0];
     if (!target) throw new ConfigurationError('there is no earlier deployed release to roll back to', input);
     return target;

@@ -204,6 +204,16 @@ describe('the operator CLI against the lab swarm', () => {
     expect(history.slice(0, 2).map((r) => r.kind)).toEqual(['scale', 'scale']);
     expect(history[0]?.replicas[`${client}_web`]).toBe(1);
 
+    // The count that already runs: answered from one read, nothing taken, changed or recorded.
+    const version = (await docker('service', 'inspect', '--format', '{{.Version.Index}}', `${client}_web`)).trim();
+    const same = await cli('scale', client, 'web=1', '--json', ...rollout, ...connection());
+    expect(same.code, same.stderr).toBe(0);
+    expect(json<{ status: string; replicas: number }>(same)).toMatchObject({ status: 'unchanged', replicas: 1 });
+    expect((await readHistory(new LocalRunner(), client)).map((r) => r.id)).toEqual(history.map((r) => r.id));
+    expect((await docker('service', 'inspect', '--format', '{{.Version.Index}}', `${client}_web`)).trim()).toBe(
+      version,
+    );
+
     const status = await cli('status', client, ...connection());
     expect(status.stdout).toMatch(/\(scale, deployed\)/);
   }, 240_000);

@@ -5,7 +5,9 @@ import { formatHistory, releaseNote } from '../../../src/cli/history.js';
 import { formatTable, formatTime } from '../../../src/cli/table.js';
 import { ConfigurationError } from '../../../src/core/errors.js';
 import type { DeployResult } from '../../../src/rollout/deploy.js';
+import { restoreStack } from '../../../src/rollout/deploy.js';
 import { parseScaleTarget, planScale } from '../../../src/rollout/scale.js';
+import { FINGERPRINT_LABEL, stackFingerprint } from '../../../src/compose/fingerprint.js';
 import { configInspect, release, runCli, scratch, ScriptedRunner, service, writeFile } from '../../support/cli.js';
 import { Tenant } from '../../../src/core/tenant.js';
 
@@ -358,10 +360,27 @@ describe('scale', () => {
     expect(io.stderr.join('\n')).toMatch(/replicas must be from 0 to 100/);
   });
 
-  it('does nothing when the service already runs that many replicas', async () => {
-    const runner = historyRunner().on(['docker', 'service', 'inspect', 'shop_web'], () => ({
-      stdout: JSON.stringify([service('shop_web', { replicas: 2 })]),
-    }));
+  it('does nothing, without the lock or a record, when the stack already runs that many replicas', async () => {
+    // The services carry the fingerprint of the current release's stack, its images and counts.
+    const fingerprint = stackFingerprint(restoreStack(current, Tenant.parse('shop'), { id: 'any', time: 'any' }));
+    const live = (name: string, options: Parameters<typeof service>[1]) => {
+      const info = service(name, options);
+      (info.Spec.Labels as Record<string, string>)[FINGERPRINT_LABEL] = fingerprint;
+      return info;
+    };
+    const runner = new ScriptedRunner()
+      .on(['docker', 'config', 'inspect', 'sdl.shop'], () => ({ code: 1, stderr: 'no such config' }))
+      .on(['docker', 'config', 'ls'], () => ({ stdout: 'sdr.shop.20261123-034512-a1b\n' }))
+      .on(['docker', 'config', 'inspect'], () => ({
+        stdout: configInspect([{ name: 'sdr.shop.20261123-034512-a1b', data: current }]),
+      }))
+      .on(['docker', 'service', 'ls'], () => ({ stdout: 'shop_web\nshop_worker\n' }))
+      .on(['docker', 'service', 'inspect'], () => ({
+        stdout: JSON.stringify([
+          live('shop_web', { replicas: 2, image: current.images.shop_web ?? '' }),
+          live('shop_worker', { global: true, image: 'y' }),
+        ]),
+      }));
     const { code, io } = await runCli(['scale', 'shop', 'web=2', '--host', 'local', '--json'], runner);
     expect(code).toBe(0);
     expect(JSON.parse(io.stdout.join(''))).toEqual({
@@ -370,6 +389,7 @@ describe('scale', () => {
       service: 'shop_web',
       replicas: 2,
     });
+    expect(runner.commands().some((c) => / (create|rm|deploy|update) /.test(` ${c} `))).toBe(false);
   });
 
   it('refuses a client with no deployed release', async () => {

@@ -92,6 +92,7 @@ describe('renderStack: the rendered stack', () => {
               'swarm-deploy.run-url': 'https://github.com/o/r/actions/runs/1',
               'swarm-deploy.actor': 'octo',
               'swarm-deploy.time': '2025-01-01T00:00:00Z',
+              'swarm-deploy.fingerprint': expect.stringMatching(/^[0-9a-f]{32}$/),
             },
           },
         },
@@ -103,9 +104,14 @@ describe('renderStack: the rendered stack', () => {
     ]);
   });
 
-  test('release labels given are the only ones written', () => {
+  test('release labels given are the only ones written, with the stack fingerprint', () => {
     const labels = dockerView(render(SIMPLE).yaml).services.web.deploy.labels;
-    expect(Object.keys(labels)).toStrictEqual(['swarm-deploy.client', 'swarm-deploy.release', 'swarm-deploy.time']);
+    expect(Object.keys(labels)).toStrictEqual([
+      'swarm-deploy.client',
+      'swarm-deploy.release',
+      'swarm-deploy.time',
+      'swarm-deploy.fingerprint',
+    ]);
   });
 
   test("the stack's own settings win over the defaults, field by field", () => {

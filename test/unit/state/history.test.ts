@@ -3,6 +3,7 @@ import { ConfigurationError } from '../../../src/core/errors.js';
 import {
   currentRelease,
   newReleaseId,
+  planPrune,
   RELEASE_ID,
   resolveRollbackTarget,
   type Release,
@@ -218,5 +219,83 @@ describe('resolveRollbackTarget: a named release', () => {
       message = (error as Error).message;
     }
     expect(message.match(/2026110\d-000000-00\d/g)).toHaveLength(5);
+  });
+});
+
+/** A redeploy that changed nothing, as runDeploy records it: the runtime of the release it repeats. */
+function repeat(id: string, of: Release): Release {
+  return { ...of, id, repeats: of.repeats ?? of.id, restored: undefined, replaced: undefined };
+}
+
+/** Twelve no-op redeploys of `of`, a minute apart from `day`. */
+function noops(of: Release, day: string, count = 12): Release[] {
+  return Array.from({ length: count }, (_, i) =>
+    repeat(`${day}-10${String(i).padStart(2, '0')}00-e${String(i).padStart(2, '0')}`, of),
+  );
+}
+
+describe('no-op redeploys never cost a rollback point', () => {
+  const V1 = release('20261110-100000-001', 'v1');
+  const V2 = release('20261111-100000-002', 'v2');
+
+  test.each([
+    ['twelve no-ops after v1 → v2, keep 10', newestFirst(V1, V2, ...noops(V2, '20261112')), 10],
+    ['more no-ops than keep-releases, keep 2', newestFirst(V1, V2, ...noops(V2, '20261112', 3)), 2],
+    ['keep 1 still keeps the rollback point', newestFirst(V1, V2, ...noops(V2, '20261112', 5)), 1],
+  ])('%s: previous is v1 before and after pruning', (_label, history, keep) => {
+    expect(resolveRollbackTarget(history, 'previous').id).toBe(V1.id);
+    const { kept, dropped } = planPrune(history, keep);
+    expect(resolveRollbackTarget(kept, 'previous').id).toBe(V1.id);
+    // Of the no-op records only the newest one (what the services' labels name) stays.
+    expect(kept.filter((r) => r.repeats !== undefined)).toEqual([history[0]]);
+    expect(kept.map((r) => r.id)).toEqual(expect.arrayContaining([V1.id, V2.id]));
+    expect(dropped.every((r) => r.repeats !== undefined)).toBe(true);
+  });
+
+  test.each([
+    // [label, history newest first, keep, ids kept]
+    ['nothing to drop', () => newestFirst(A, B, C), 10, [C.id, B.id, A.id]],
+    ['the oldest real release goes beyond keep', () => newestFirst(A, B, C), 2, [C.id, B.id]],
+    [
+      'a failed release counts, but previous survives it',
+      () => newestFirst(A, B, release('20261104-100000-ddd', 'd4', { verdict: 'rolled-back' })),
+      1,
+      ['20261104-100000-ddd', B.id, A.id],
+    ],
+    [
+      'no-ops of an older release are dropped once a newer release runs',
+      () => newestFirst(A, ...noops(A, '20261101', 2), B),
+      5,
+      [B.id, A.id],
+    ],
+  ])('planPrune: %s', (_label, history, keep, ids) => {
+    const { kept, dropped } = planPrune(history(), keep);
+    expect(kept.map((r) => r.id)).toEqual(ids);
+    expect([...kept, ...dropped].length).toBe(history().length);
+  });
+
+  test('a no-op record is never a rollback point of its own: previous names the release it repeats', () => {
+    const history = newestFirst(V1, repeat('20261110-110000-0a1', V1), V2);
+    expect(resolveRollbackTarget(history, 'previous').id).toBe(V1.id);
+    // Its original pruned away, the repeat still brings v1 back.
+    expect(resolveRollbackTarget(newestFirst(repeat('20261110-110000-0a1', V1), V2), 'previous').id).toBe(
+      '20261110-110000-0a1',
+    );
+  });
+
+  test('rolling back from a no-op of v2 walks back to v1, then not up to v2 again', () => {
+    const U = repeat('20261111-110000-0b1', V2);
+    const back = rollback('20261111-120000-0c1', V1, U);
+    const V0 = release('20261109-100000-000', 'v0');
+    const history = newestFirst(V0, V1, V2, U, back);
+    expect(resolveRollbackTarget(history, 'previous').id).toBe(V0.id);
+  });
+
+  test('no-ops of the current release while it runs as a rollback keep pointing at the restored one', () => {
+    const back = rollback('20261111-120000-0c1', V1, V2);
+    const history = newestFirst(V1, V2, back, ...noops(back, '20261112', 4));
+    expect(history[0]?.repeats).toBe(back.id);
+    const { kept } = planPrune(history, 2);
+    expect(kept.map((r) => r.id)).toEqual(expect.arrayContaining([history[0]?.id, back.id]));
   });
 });
