@@ -152,7 +152,9 @@ describe('a dropped SSH connection at each point of a deploy', () => {
   it('while the first reads are in flight: they share one reconnect and the deploy lands', async () => {
     const result = await deployWithCut(
       v1,
-      once(/^debug: ssh: docker service ls$/, () => proxy.cut()),
+      // The reads after the lock start together (history, services, the manager's clock): when the
+      // last of them starts, all are in flight.
+      once(/^debug: ssh: date$/, () => proxy.cut(), /^Took the deploy lock/),
     );
     await expectDeployed(result, `r1-${run}`);
   });
