@@ -7,7 +7,7 @@ import type { CliIo } from '../../src/cli/command.js';
 import { main } from '../../src/cli/main.js';
 import { readHistory } from '../../src/state/history.js';
 import { LocalRunner } from '../../src/core/exec.js';
-import { clientName, docker, lab, removeClient, writeStack } from './support.js';
+import { clientName, docker, lab, removeClient, WEB_STACK, writeStack } from './support.js';
 
 // The operator CLI's main() against the lab over SSH: the same flags an operator types.
 const client = clientName('cli');
@@ -17,19 +17,7 @@ const v2 = buildAppImage(lab, { version: `c2-${run}` });
 const work = join(lab.dir, 'work', client);
 mkdirSync(work, { recursive: true });
 
-const stack = writeStack(
-  client,
-  `services:
-  web:
-    image: \${IMAGE}
-    deploy:
-      replicas: 1
-      update_config:
-        monitor: 4s
-      rollback_config:
-        monitor: 4s
-`,
-);
+const stack = writeStack(client, WEB_STACK);
 
 const knownHosts = join(work, 'known_hosts');
 writeFileSync(knownHosts, `${lab.ssh.knownHostsLine}\n`);

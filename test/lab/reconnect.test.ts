@@ -12,7 +12,17 @@ import { memoryState } from '../../src/core/run.js';
 import { parseKnownHosts } from '../../src/transport/known-hosts.js';
 import { SshRunner } from '../../src/transport/ssh.js';
 import { CutProxy } from './cut-proxy.js';
-import { capture, clientName, docker, lab, privateKey, removeClient, sshInputs, writeStack } from './support.js';
+import {
+  capture,
+  clientName,
+  docker,
+  lab,
+  privateKey,
+  removeClient,
+  sshInputs,
+  WEB_STACK,
+  writeStack,
+} from './support.js';
 
 /*
  * A real deploy over the lab's sshd, through a proxy that resets the connection at a chosen point:
@@ -27,17 +37,6 @@ const run = Date.now().toString(36);
 const v1 = buildAppImage(lab, { version: `r1-${run}` });
 const v2 = buildAppImage(lab, { version: `r2-${run}` });
 const crashing = buildAppImage(lab, { version: `rx-${run}`, mode: 'crash' });
-
-const stackText = `services:
-  web:
-    image: \${IMAGE}
-    deploy:
-      replicas: 1
-      update_config:
-        monitor: 4s
-      rollback_config:
-        monitor: 4s
-`;
 
 /** A log that lets the test act on each line as the deploy writes it. */
 class WatchedLog extends MemoryLog {
@@ -58,7 +57,7 @@ let stack: string;
 
 beforeAll(async () => {
   proxy = await CutProxy.start(lab.ssh);
-  stack = writeStack(client, stackText);
+  stack = writeStack(client, WEB_STACK);
 });
 
 afterAll(async () => {

@@ -9,6 +9,21 @@ import { SshRunner } from '../../src/transport/ssh.js';
 export const lab: LabInfo = labInfo();
 export const privateKey = readFileSync(lab.ssh.privateKeyPath, 'utf8');
 
+/**
+ * The lab tests' usual stack: one `web` service, one replica, a short update and rollback monitor
+ * (the lab app's healthcheck answers within a second or two).
+ */
+export const WEB_STACK = `services:
+  web:
+    image: \${IMAGE}
+    deploy:
+      replicas: 1
+      update_config:
+        monitor: 4s
+      rollback_config:
+        monitor: 4s
+`;
+
 /** A unique client name for one test, so lab tests can share the swarm. */
 export function clientName(label: string): string {
   return `lt-${label}-${randomBytes(3).toString('hex')}`;

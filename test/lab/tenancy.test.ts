@@ -20,6 +20,7 @@ import {
   startRouter,
   writeStack,
   type ActionRun,
+  WEB_STACK,
 } from './support.js';
 import { Tenant } from '../../src/core/tenant.js';
 
@@ -42,17 +43,6 @@ function newClient(label: string): string {
   clients.push(client);
   return client;
 }
-
-const SMALL_STACK = `services:
-  web:
-    image: \${IMAGE}
-    deploy:
-      replicas: 1
-      update_config:
-        monitor: 4s
-      rollback_config:
-        monitor: 4s
-`;
 
 function inputs(client: string, stack: string, extra: Record<string, string> = {}): Record<string, string> {
   return { ...sshInputs(), client, 'stack-file': stack, timeout: '2m', 'stuck-timeout': '30s', ...extra };
@@ -230,7 +220,7 @@ secrets:
 describe('the deploy lock', () => {
   it('runs two deploys of one client started together one after the other', async () => {
     const client = newClient('same');
-    const stack = writeStack(client, SMALL_STACK);
+    const stack = writeStack(client, WEB_STACK);
     const [a, b] = await Promise.all([
       deployAs('1001', inputs(client, stack, { image: v1 })),
       deployAs('1002', inputs(client, stack, { image: v2 })),
@@ -280,8 +270,8 @@ describe('the deploy lock', () => {
       }
     })();
     const results = await Promise.all([
-      deployAs('2001', inputs(one, writeStack(one, SMALL_STACK), { image: v1 })),
-      deployAs('2002', inputs(two, writeStack(two, SMALL_STACK), { image: v1 })),
+      deployAs('2001', inputs(one, writeStack(one, WEB_STACK), { image: v1 })),
+      deployAs('2002', inputs(two, writeStack(two, WEB_STACK), { image: v1 })),
     ]);
     done = true;
     await watcher;
@@ -295,7 +285,7 @@ describe('the deploy lock', () => {
 
   it('takes over a lock left by a crashed run once it expires, and the post step releases a lock the main step left', async () => {
     const client = newClient('expiry');
-    const stack = writeStack(client, SMALL_STACK);
+    const stack = writeStack(client, WEB_STACK);
     // A deploy whose runner dies (SIGKILL) while it holds the lock: nothing releases it.
     const vanish = new AbortController();
     const killed = runActionStep({
@@ -346,7 +336,7 @@ describe('the deploy lock', () => {
 
   it('blocks deploys at once during a maintenance hold, and lets them through after release', async () => {
     const client = newClient('hold');
-    const stack = writeStack(client, SMALL_STACK);
+    const stack = writeStack(client, WEB_STACK);
     const hold = await deployAs(
       '4001',
       inputs(client, stack, { lock: 'hold', 'lock-message': 'database migration INC-42' }),
@@ -375,7 +365,7 @@ describe('the deploy lock', () => {
 
 describe('placement by tier', () => {
   const client = newClient('tier');
-  const stack = writeStack(client, SMALL_STACK);
+  const stack = writeStack(client, WEB_STACK);
   let node = '';
 
   beforeAll(async () => {
