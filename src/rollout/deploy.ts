@@ -195,11 +195,11 @@ function snapshot(runner: CommandRunner, request: DeployRequest, prepared: Prepa
 
 function unchangedResult(
   yaml: string,
-  client: string,
+  tenant: Tenant,
   services: ReadonlyMap<string, ServiceInfo>,
   fields: { reason: string; release?: string | undefined; restored?: string | undefined; image?: string | undefined },
 ): Omit<DeployResult, 'durationMs'> {
-  const reports: ServiceReport[] = stackServiceNames(Tenant.recorded(client), yaml).map((name) => {
+  const reports: ServiceReport[] = stackServiceNames(tenant, yaml).map((name) => {
     const service = services.get(name) as ServiceInfo;
     return {
       name,
@@ -253,7 +253,7 @@ async function alreadyRunning(
       readLock(runner, client),
     ]);
     if (lock) return undefined;
-    const verdict = judgeUnchanged(yaml, client, services);
+    const verdict = judgeUnchanged(yaml, request.tenant, services);
     if (!verdict.unchanged) {
       log.debug(`Deploying: ${verdict.why}`);
       return undefined;
@@ -261,7 +261,7 @@ async function alreadyRunning(
     log.info(
       `${client} already runs this stack${verdict.release ? ` (release ${verdict.release})` : ''}: nothing to deploy, nothing recorded`,
     );
-    return unchangedResult(yaml, client, services, {
+    return unchangedResult(yaml, request.tenant, services, {
       reason: 'unchanged',
       release: verdict.release,
       image: request.image,
@@ -269,7 +269,7 @@ async function alreadyRunning(
   }
   const [history, services, lock] = await Promise.all([
     readHistory(runner, client),
-    stackServices(runner, client),
+    stackServices(runner, request.tenant.stack),
     readLock(runner, client),
   ]);
   if (lock) return undefined;
@@ -277,13 +277,13 @@ async function alreadyRunning(
     (request.kind === 'scale' ? currentRelease(history) : undefined) ??
     resolveRollbackTarget(history, request.rollbackTo);
   const yaml = restoreStack(target, request.tenant, releaseInfo, request.replicas);
-  const verdict = judgeUnchanged(yaml, client, services);
+  const verdict = judgeUnchanged(yaml, request.tenant, services);
   if (!verdict.unchanged) {
     log.debug(`Redeploying release ${target.id}: ${verdict.why}`);
     return undefined;
   }
   log.info(`${client} already runs release ${target.id} as asked: nothing to do, nothing recorded`);
-  return unchangedResult(yaml, client, services, {
+  return unchangedResult(yaml, request.tenant, services, {
     reason: 'already running',
     release: verdict.release ?? target.id,
     restored: target.id,
@@ -474,7 +474,7 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
     // Nothing ran differently (no task changed, and the services already carried this very stack):
     // the record repeats the running release instead of taking a slot of the kept history.
     const repeats =
-      targets.length === 0 && running !== undefined && carriesFingerprint(yaml, request.tenant.name, before)
+      targets.length === 0 && running !== undefined && carriesFingerprint(yaml, request.tenant, before)
         ? (running.repeats ?? running.id)
         : undefined;
     if (repeats) log.info(`The stack was already running as release ${repeats}: nothing changed`);

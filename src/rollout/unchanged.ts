@@ -12,6 +12,7 @@
  */
 import { parse } from 'yaml';
 import { FINGERPRINT_LABEL, RELEASE_LABEL, stackFingerprint } from '../compose/fingerprint.js';
+import type { Tenant } from '../core/tenant.js';
 import type { ServiceInfo } from '../state/docker.js';
 import { desiredReplicas } from './verdict.js';
 
@@ -33,10 +34,10 @@ export type UnchangedVerdict =
  * fingerprint, every one of them? After a deploy that changed no task, it tells a redeploy of the
  * same stack from a change of labels only (new routing labels are a release of their own).
  */
-export function carriesFingerprint(yaml: string, client: string, services: ReadonlyMap<string, ServiceInfo>): boolean {
+export function carriesFingerprint(yaml: string, tenant: Tenant, services: ReadonlyMap<string, ServiceInfo>): boolean {
   const compose = (parse(yaml, { maxAliasCount: 100 }) ?? {}) as Compose;
   const fingerprint = stackFingerprint(yaml);
-  const names = Object.keys(compose.services ?? {}).map((name) => `${client}_${name}`);
+  const names = Object.keys(compose.services ?? {}).map((name) => tenant.scoped(name));
   return (
     names.length > 0 &&
     names.length === services.size &&
@@ -50,7 +51,7 @@ export function carriesFingerprint(yaml: string, client: string, services: Reado
  */
 export function judgeUnchanged(
   yaml: string,
-  client: string,
+  tenant: Tenant,
   services: ReadonlyMap<string, ServiceInfo>,
 ): UnchangedVerdict {
   const compose = (parse(yaml, { maxAliasCount: 100 }) ?? {}) as Compose;
@@ -59,7 +60,7 @@ export function judgeUnchanged(
   const entries = Object.entries(compose.services ?? {});
   if (entries.length === 0) return { unchanged: false, why: 'the stack has no services' };
   for (const [name, service] of entries) {
-    const fullName = `${client}_${name}`;
+    const fullName = tenant.scoped(name);
     const live = services.get(fullName);
     if (!live) return { unchanged: false, why: `${fullName} does not run yet` };
     const state = live.UpdateStatus?.State;

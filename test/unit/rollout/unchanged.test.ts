@@ -116,9 +116,14 @@ describe('judgeUnchanged', () => {
   const live = (...services: ServiceInfo[]) => new Map(services.map((s) => [s.Spec.Name, s]));
 
   test('the same stack, images and replicas, settled: unchanged, naming the release the services carry', () => {
-    expect(judgeUnchanged(yaml, 'shop', live(web(), worker()))).toEqual({ unchanged: true, release: 'r1' });
+    expect(judgeUnchanged(yaml, Tenant.parse('shop'), live(web(), worker()))).toEqual({
+      unchanged: true,
+      release: 'r1',
+    });
     // A finished update, or one Swarm rolled back to exactly this spec, is settled too.
-    expect(judgeUnchanged(yaml, 'shop', live(web({ update: { state: 'completed' } }), worker())).unchanged).toBe(true);
+    expect(
+      judgeUnchanged(yaml, Tenant.parse('shop'), live(web({ update: { state: 'completed' } }), worker())).unchanged,
+    ).toBe(true);
   });
 
   type Case = readonly [string, () => Map<string, ServiceInfo>, RegExp];
@@ -150,15 +155,15 @@ describe('judgeUnchanged', () => {
         ] as Case,
     ),
   ])('not unchanged when %s', (_label, services, why) => {
-    const verdict = judgeUnchanged(yaml, 'shop', services());
+    const verdict = judgeUnchanged(yaml, Tenant.parse('shop'), services());
     expect(verdict.unchanged).toBe(false);
     expect(verdict.unchanged ? '' : verdict.why).toMatch(why);
   });
 
   test('a stack asked with other content is not unchanged', () => {
-    expect(judgeUnchanged(withFingerprint(stack({ env: 'staging' })), 'shop', live(web(), worker())).unchanged).toBe(
-      false,
-    );
+    expect(
+      judgeUnchanged(withFingerprint(stack({ env: 'staging' })), Tenant.parse('shop'), live(web(), worker())).unchanged,
+    ).toBe(false);
   });
 });
 
@@ -170,6 +175,8 @@ describe('carriesFingerprint (after a deploy that changed no task: a repeat, or 
     ['one did not', [service('shop_web', { labels }), service('shop_worker')], false],
     ['a service is new', [service('shop_web', { labels })], false],
   ])('%s', (_label, services, expected) => {
-    expect(carriesFingerprint(yaml, 'shop', new Map(services.map((s) => [s.Spec.Name, s])))).toBe(expected);
+    expect(carriesFingerprint(yaml, Tenant.parse('shop'), new Map(services.map((s) => [s.Spec.Name, s])))).toBe(
+      expected,
+    );
   });
 });
