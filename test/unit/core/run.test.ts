@@ -3,7 +3,8 @@ import { CommandError, ConfigurationError } from '../../../src/core/errors.js';
 import { Inputs, mapInputs } from '../../../src/core/inputs.js';
 import { MemoryLog } from '../../support/memory-log.js';
 import { runAction } from '../../../src/core/run.js';
-import { retry, type Clock } from '../../../src/core/retry.js';
+import { retry } from '../../../src/core/retry.js';
+import { FakeClock } from '../../support/clock.js';
 
 function recorder() {
   const calls: string[] = [];
@@ -69,14 +70,8 @@ describe('runAction', () => {
 });
 
 describe('retry', () => {
-  function fakeClock(): Clock & { slept: number[] } {
-    let now = 0;
-    const slept: number[] = [];
-    return { slept, now: () => now, sleep: async (ms) => void (slept.push(ms), (now += ms)) };
-  }
-
   it('backs off exponentially with full jitter until success', async () => {
-    const clock = fakeClock();
+    const clock = new FakeClock();
     let calls = 0;
     const value = await retry(
       async () => {
@@ -87,11 +82,11 @@ describe('retry', () => {
       { deadlineMs: 60_000, baseDelayMs: 100, clock, random: () => 1, retryable: () => true },
     );
     expect(value).toBe('ok');
-    expect(clock.slept).toEqual([100, 200, 400]);
+    expect(clock.sleeps).toEqual([100, 200, 400]);
   });
 
   it('uses a server-given delay and stops at the deadline', async () => {
-    const clock = fakeClock();
+    const clock = new FakeClock();
     await expect(
       retry(
         async () => {
@@ -100,11 +95,11 @@ describe('retry', () => {
         { deadlineMs: 5000, clock, retryable: () => 2000 },
       ),
     ).rejects.toThrow('429');
-    expect(clock.slept).toEqual([2000, 2000]);
+    expect(clock.sleeps).toEqual([2000, 2000]);
   });
 
   it('does not retry what is not retryable', async () => {
-    const clock = fakeClock();
+    const clock = new FakeClock();
     let calls = 0;
     await expect(
       retry(
