@@ -10,10 +10,12 @@ import {
   isRecord,
   judgeStack,
   labelEntries,
+  namedVolumeMounts,
   objectName,
   record,
   serviceNetworks,
   serviceReferences,
+  statefulOrderNotice,
   tierConstraint,
   validatePolicySettings,
 } from './policy.js';
@@ -332,7 +334,12 @@ interface RenderSettings extends RenderOptions {
 
 interface StackStructure {
   services: Record<string, unknown>;
-  declared: { networks: Record<string, unknown>; secrets: Record<string, unknown>; configs: Record<string, unknown> };
+  declared: {
+    networks: Record<string, unknown>;
+    volumes: Record<string, unknown>;
+    secrets: Record<string, unknown>;
+    configs: Record<string, unknown>;
+  };
 }
 
 /** Checks the settings around the stack (policy, routing, image) before the stack file is read. */
@@ -387,6 +394,7 @@ function validate(source: StackSource, settings: RenderSettings): StackStructure
   if (Object.keys(services).length === 0) throw error([], 'the stack defines no services');
   const declared = {
     networks: isRecord(document.networks) ? document.networks : {},
+    volumes: isRecord(document.volumes) ? document.volumes : {},
     secrets: isRecord(document.secrets) ? document.secrets : {},
     configs: isRecord(document.configs) ? document.configs : {},
   };
@@ -546,14 +554,24 @@ function renderService(
 
   const deploy = record(service, 'deploy');
   const monitorDefault = monitorFor(service, (path, message) => source.error(at(...path), message));
-  // Two tasks cannot hold one host-mode port on a node: such services must stop the old task first.
-  const order = hostModePorts(service.ports) ? 'stop-first' : 'start-first';
+  // Two tasks cannot hold one host-mode port on a node, nor should two run on the same named volume:
+  // such services stop the old task first.
+  const mounts = namedVolumeMounts(service, structure.declared.volumes);
+  const order = hostModePorts(service.ports) || mounts.length > 0 ? 'stop-first' : 'start-first';
   const update = record(deploy, 'update_config');
+  const rollback = record(deploy, 'rollback_config');
+  const defaulted = Object.entries({ update_config: update, rollback_config: rollback })
+    .filter(([, config]) => config.order === undefined || config.order === null)
+    .map(([key]) => key);
+  if (mounts.length > 0 && defaulted.length > 0) {
+    const volumes = [...new Set(mounts.map((mount) => mount.name))];
+    const line = source.lineOf(at('volumes', ...(mounts[0]?.path ?? [])));
+    warnings.push(statefulOrderNotice(name, volumes, defaulted, source.file, line));
+  }
   setDefault(update, 'order', order);
   setDefault(update, 'failure_action', context.autoRollback === false ? 'pause' : 'rollback');
   setDefault(update, 'parallelism', 1);
   setDefault(update, 'monitor', formatGoDuration(monitorDefault));
-  const rollback = record(deploy, 'rollback_config');
   setDefault(rollback, 'order', order);
   setDefault(rollback, 'parallelism', 1);
   setDefault(rollback, 'failure_action', 'pause');
