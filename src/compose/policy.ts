@@ -32,7 +32,7 @@ export interface PolicySettings {
   certResolver?: string | undefined;
 }
 
-/** Every rule the gate reports; all but `default-limits` (a warning) refuse a stack in enforce mode. */
+/** Every rule the gate reports; all but the ADVISORY_RULES refuse a stack in enforce mode. */
 export const POLICY_RULES = [
   'foreign-network',
   'host-network',
@@ -52,8 +52,12 @@ export const POLICY_RULES = [
   'placement',
   'reserved-label',
   'default-limits',
+  'stateful-order',
 ] as const;
 export type PolicyRule = (typeof POLICY_RULES)[number];
+
+/** Rules that only tell what rendering added (always warnings, never a refusal). */
+export const ADVISORY_RULES: readonly PolicyRule[] = ['default-limits', 'stateful-order'];
 
 export interface Violation {
   /** One of POLICY_RULES. */
@@ -379,6 +383,51 @@ export function bindSource(volume: unknown): string | undefined {
     if (volume.type === undefined && isHostPath(source)) return source;
   }
   return undefined;
+}
+
+/**
+ * The entries of a service's `volumes` that mount a named volume (a key of the top-level `volumes`),
+ * in short or long syntax, with their paths; bind mounts, tmpfs and anonymous volumes are not.
+ */
+export function namedVolumeMounts(
+  service: Record<string, unknown>,
+  declared: Record<string, unknown>,
+): { name: string; path: YamlPath }[] {
+  if (!Array.isArray(service.volumes)) return [];
+  return service.volumes.flatMap((volume: unknown, index) => {
+    let source: string | undefined;
+    if (typeof volume === 'string' && volume.includes(':')) source = volume.slice(0, volume.indexOf(':'));
+    else if (isRecord(volume) && (volume.type === undefined || volume.type === 'volume') && volume.source != null)
+      source = String(volume.source);
+    return source !== undefined && Object.hasOwn(declared, source) ? [{ name: source, path: [index] }] : [];
+  });
+}
+
+/**
+ * The notice for a service that mounts named volumes and got `order: stop-first` by default for
+ * the given configs (`update_config`, `rollback_config`): two tasks never write the same data at once.
+ */
+export function statefulOrderNotice(
+  name: string,
+  volumes: readonly string[],
+  defaulted: readonly string[],
+  file: string,
+  line: number | undefined,
+): Violation {
+  const mounts = volumes.map((volume) => `"${volume}"`).join(', ');
+  const noun = volumes.length === 1 ? 'volume' : 'volumes';
+  const verb = defaulted.length === 1 ? 'defaults' : 'default';
+  const notice: Violation = {
+    rule: 'stateful-order',
+    service: name,
+    message:
+      `service "${name}" mounts the named ${noun} ${mounts}: ${defaulted.join(' and ')} ${verb} to order: stop-first, ` +
+      'so two tasks never run on the same data at once; set the order in the stack file to choose',
+    file,
+    severity: 'warning',
+  };
+  if (line !== undefined) notice.line = line;
+  return notice;
 }
 
 function isHostPath(source: string): boolean {

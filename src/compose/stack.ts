@@ -10,10 +10,12 @@ import {
   isRecord,
   judgeStack,
   labelEntries,
+  namedVolumeMounts,
   objectName,
   record,
   serviceNetworks,
   serviceReferences,
+  statefulOrderNotice,
   tierConstraint,
   validatePolicySettings,
 } from './policy.js';
@@ -296,30 +298,17 @@ function isNoneTest(test: unknown): boolean {
 }
 
 /**
- * Renders a stack in named stages: read (parse with positions, interpolate) → validate the
- * structure → judge the policy → apply the defaults → encode what Docker reads. Every check runs
- * before the document is changed, so a refused stack is refused as the client wrote it.
+ * Renders a stack in named stages: parse → validate → judge → apply defaults → encode, after the
+ * settings around the stack are checked. Every check runs before the document is changed, so a
+ * refused stack is refused as the client wrote it.
  */
 export function renderStack(options: RenderOptions): RenderedStack {
-  const domains = validateRenderSettings(options);
-  const source = readStack(options);
-  const supplied: Supplied = {
-    secrets: options.secretNames ?? new Map<string, string>(),
-    configs: options.configNames ?? new Map<string, string>(),
-  };
-  const structure = validateStructure(source, options.tenant, supplied);
-  const warnings = judge(source, options, supplied);
-  const routed = routedService(structure.services, domains, options.policy);
-  const services = applyDefaults(source, structure, supplied, { ...options, domains, routed }, warnings);
-  const document = encodeOrder(source.document);
-  return {
-    yaml: toWireYaml(document),
-    document,
-    services,
-    network: options.tenant.network,
-    warnings: warnings.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)),
-    variables: source.variables,
-  };
+  const settings = validateSettings(options);
+  const source = parse(options);
+  const structure = validate(source, settings);
+  const warnings = judge(source, settings);
+  const services = applyDefaults(source, structure, settings, warnings);
+  return encode(source, services, warnings, settings);
 }
 
 /** The stack file after parsing and interpolation, with the way to point an error at a line of it. */
@@ -337,24 +326,39 @@ interface Supplied {
   configs: ReadonlyMap<string, string>;
 }
 
-interface StackStructure {
-  services: Record<string, unknown>;
-  declared: { networks: Record<string, unknown>; secrets: Record<string, unknown>; configs: Record<string, unknown> };
+/** The render options with the domains as validated and the secrets and configs the deploy supplies. */
+interface RenderSettings extends RenderOptions {
+  domains: string[];
+  supplied: Supplied;
 }
 
-/** The settings around the stack (policy, routing, image); returns the domains as validated. */
-function validateRenderSettings(options: RenderOptions): string[] {
+interface StackStructure {
+  services: Record<string, unknown>;
+  declared: {
+    networks: Record<string, unknown>;
+    volumes: Record<string, unknown>;
+    secrets: Record<string, unknown>;
+    configs: Record<string, unknown>;
+  };
+}
+
+/** Checks the settings around the stack (policy, routing, image) before the stack file is read. */
+function validateSettings(options: RenderOptions): RenderSettings {
   const { policy } = options;
   validatePolicySettings(policy);
   const domains = policy.domains.map((domain) => validateDomain(domain));
   if (policy.entrypoint !== undefined) validateTraefikToken(policy.entrypoint, 'entrypoint');
   if (policy.certResolver !== undefined) validateTraefikToken(policy.certResolver, 'cert-resolver');
   if (options.image !== undefined) validateImageRef(options.image, 'image');
-  return domains;
+  const supplied: Supplied = {
+    secrets: options.secretNames ?? new Map<string, string>(),
+    configs: options.configNames ?? new Map<string, string>(),
+  };
+  return { ...options, domains, supplied };
 }
 
-/** Parse with positions, then substitute the variables into the parsed values. */
-function readStack(options: RenderOptions): StackSource {
+/** Stage 1, parse: read the file with positions, then substitute the variables into the parsed values. */
+function parse(options: RenderOptions): StackSource {
   const { file } = options;
   const parsed = parseStack(file, options.text);
   const error = (path: YamlPath, message: string, input = 'stack-file'): ConfigurationError =>
@@ -366,9 +370,10 @@ function readStack(options: RenderOptions): StackSource {
   return { file, document: interpolated.value, lineOf: parsed.lineOf, variables: interpolated.variables, error };
 }
 
-/** What docker would refuse later, refused now with a line. */
-function validateStructure(source: StackSource, tenant: Tenant, supplied: Supplied): StackStructure {
+/** Stage 2, validate: what docker would refuse later in the stack's structure, refused now with a line. */
+function validate(source: StackSource, settings: RenderSettings): StackStructure {
   const { document, error } = source;
+  const { tenant, supplied } = settings;
   const network = tenant.network;
   for (const key of Object.keys(document)) {
     if (!TOP_LEVEL.has(key) && !key.startsWith('x-')) {
@@ -389,6 +394,7 @@ function validateStructure(source: StackSource, tenant: Tenant, supplied: Suppli
   if (Object.keys(services).length === 0) throw error([], 'the stack defines no services');
   const declared = {
     networks: isRecord(document.networks) ? document.networks : {},
+    volumes: isRecord(document.volumes) ? document.volumes : {},
     secrets: isRecord(document.secrets) ? document.secrets : {},
     configs: isRecord(document.configs) ? document.configs : {},
   };
@@ -434,18 +440,19 @@ function validateStructure(source: StackSource, tenant: Tenant, supplied: Suppli
   return { services, declared };
 }
 
-/** The policy gate: refuses the stack on any error-level violation; returns the warnings. */
-function judge(source: StackSource, options: RenderOptions, supplied: Supplied): Violation[] {
+/** Stage 3, judge: the policy gate refuses the stack on any error-level violation; returns the warnings. */
+function judge(source: StackSource, settings: RenderSettings): Violation[] {
+  const { supplied } = settings;
   const violations = judgeStack(
     {
-      tenant: options.tenant,
+      tenant: settings.tenant,
       file: source.file,
       document: source.document,
       lineOf: source.lineOf,
       suppliedSecrets: new Set(supplied.secrets.keys()),
       suppliedConfigs: new Set(supplied.configs.keys()),
     },
-    options.policy,
+    settings.policy,
   );
   const refused = violations.filter((violation) => violation.severity === 'error');
   if (refused.length > 0) throw new PolicyError(source.file, refused);
@@ -478,25 +485,23 @@ function routedService(
   return routed;
 }
 
-interface DefaultsContext extends RenderOptions {
-  domains: string[];
+interface DefaultsContext extends RenderSettings {
   routed: string | undefined;
 }
 
-/**
- * What the deploy adds where the stack sets nothing: the client's network joined as external, the
- * stack's own networks as overlays, secrets and configs pointed at their versioned objects, and
- * per service safe update settings, release and Traefik labels, default limits and placement.
- */
+/** Stage 4, apply defaults: networks, versioned secrets and configs, and per service what the stack leaves unset. */
 function applyDefaults(
   source: StackSource,
   structure: StackStructure,
-  supplied: Supplied,
-  context: DefaultsContext,
+  settings: RenderSettings,
   warnings: Violation[],
 ): RenderedService[] {
+  const context: DefaultsContext = {
+    ...settings,
+    routed: routedService(structure.services, settings.domains, settings.policy),
+  };
   const { document } = source;
-  const { tenant } = context;
+  const { tenant, supplied } = context;
   const network = tenant.network;
   for (const key of Object.keys(document)) if (key.startsWith('x-')) delete document[key];
   const networks = record(document, 'networks');
@@ -549,14 +554,24 @@ function renderService(
 
   const deploy = record(service, 'deploy');
   const monitorDefault = monitorFor(service, (path, message) => source.error(at(...path), message));
-  // Two tasks cannot hold one host-mode port on a node: such services must stop the old task first.
-  const order = hostModePorts(service.ports) ? 'stop-first' : 'start-first';
+  // Two tasks cannot hold one host-mode port on a node, nor should two run on the same named volume:
+  // such services stop the old task first.
+  const mounts = namedVolumeMounts(service, structure.declared.volumes);
+  const order = hostModePorts(service.ports) || mounts.length > 0 ? 'stop-first' : 'start-first';
   const update = record(deploy, 'update_config');
+  const rollback = record(deploy, 'rollback_config');
+  const defaulted = Object.entries({ update_config: update, rollback_config: rollback })
+    .filter(([, config]) => config.order === undefined || config.order === null)
+    .map(([key]) => key);
+  if (mounts.length > 0 && defaulted.length > 0) {
+    const volumes = [...new Set(mounts.map((mount) => mount.name))];
+    const line = source.lineOf(at('volumes', ...(mounts[0]?.path ?? [])));
+    warnings.push(statefulOrderNotice(name, volumes, defaulted, source.file, line));
+  }
   setDefault(update, 'order', order);
   setDefault(update, 'failure_action', context.autoRollback === false ? 'pause' : 'rollback');
   setDefault(update, 'parallelism', 1);
   setDefault(update, 'monitor', formatGoDuration(monitorDefault));
-  const rollback = record(deploy, 'rollback_config');
   setDefault(rollback, 'order', order);
   setDefault(rollback, 'parallelism', 1);
   setDefault(rollback, 'failure_action', 'pause');
@@ -616,20 +631,32 @@ function renderService(
   return entry;
 }
 
-/** The top-level sections in the order Docker's own files use. */
-function encodeOrder(document: Record<string, unknown>): Record<string, unknown> {
+/** Stage 5, encode: sections in Docker's order, the fingerprint label, and the YAML Docker reads. */
+function encode(
+  source: StackSource,
+  services: RenderedService[],
+  warnings: Violation[],
+  settings: RenderSettings,
+): RenderedStack {
   const ordered: Record<string, unknown> = {};
   for (const key of ['version', 'services', 'networks', 'volumes', 'secrets', 'configs']) {
-    if (document[key] !== undefined) ordered[key] = document[key];
+    if (source.document[key] !== undefined) ordered[key] = source.document[key];
   }
   // What runs is told apart from what is asked by this label (see rollout/unchanged.ts), on every service.
   const fingerprint = stackFingerprint(toWireYaml(ordered));
-  const services = isRecord(ordered.services) ? ordered.services : {};
-  for (const service of Object.values(services)) {
+  const rendered = isRecord(ordered.services) ? ordered.services : {};
+  for (const service of Object.values(rendered)) {
     ((service as Record<string, unknown>).deploy as { labels: Record<string, unknown> }).labels[FINGERPRINT_LABEL] =
       fingerprint;
   }
-  return ordered;
+  return {
+    yaml: toWireYaml(ordered),
+    document: ordered,
+    services,
+    network: settings.tenant.network,
+    warnings: warnings.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)),
+    variables: source.variables,
+  };
 }
 
 function setDefault(target: Record<string, unknown>, key: string, value: unknown): void {

@@ -170,6 +170,106 @@ services:
     expect(deploy.rollback_config.order).toBe('stop-first');
   });
 
+  const orders = (rendered: { yaml: string }, service: string): [string, string] => {
+    const deploy = dockerView(rendered.yaml).services[service].deploy;
+    return [deploy.update_config.order, deploy.rollback_config.order];
+  };
+  const notices = (rendered: { warnings: { rule: string; service?: string; line?: number; message: string }[] }) =>
+    rendered.warnings.filter((w) => w.rule === 'stateful-order');
+
+  test('a service mounting a named volume (short syntax) stops the old task first, with a notice naming it', () => {
+    const rendered = render(`
+services:
+  db:
+    image: \${IMAGE}
+    volumes:
+      - /scratch
+      - data:/var/lib/postgresql/data:rw
+  web:
+    image: \${IMAGE}
+volumes:
+  data:
+`);
+    expect(orders(rendered, 'db')).toStrictEqual(['stop-first', 'stop-first']);
+    expect(orders(rendered, 'web')).toStrictEqual(['start-first', 'start-first']);
+    const [notice, ...others] = notices(rendered);
+    expect(others).toHaveLength(0);
+    expect(notice).toMatchObject({ service: 'db', line: 7, severity: 'warning', file: 'stack.yml' });
+    expect(notice?.message).toBe(
+      'service "db" mounts the named volume "data": update_config and rollback_config default to order: stop-first, ' +
+        'so two tasks never run on the same data at once; set the order in the stack file to choose',
+    );
+  });
+
+  test('a named volume in long syntax counts too, with or without its type', () => {
+    for (const type of ['type: volume', '']) {
+      const rendered = render(`
+services:
+  db:
+    image: \${IMAGE}
+    volumes:
+      - ${type}
+        source: data
+        target: /data
+volumes:
+  data: {}
+`);
+      expect(orders(rendered, 'db')).toStrictEqual(['stop-first', 'stop-first']);
+      expect(notices(rendered).map((w) => w.service)).toStrictEqual(['db']);
+    }
+  });
+
+  test('bind mounts, tmpfs and anonymous volumes keep start-first, without a notice', () => {
+    const rendered = render(
+      `
+services:
+  web:
+    image: \${IMAGE}
+    volumes:
+      - ./data:/data
+      - type: bind
+        source: /srv/data
+        target: /srv
+      - type: tmpfs
+        target: /tmp
+      - /cache
+volumes:
+  data: {}
+`,
+      { policy: { ...basePolicy, mode: 'warn' } },
+    );
+    expect(orders(rendered, 'web')).toStrictEqual(['start-first', 'start-first']);
+    expect(notices(rendered)).toHaveLength(0);
+    expect(rendered.warnings.map((w) => w.rule)).toContain('bind-mount');
+  });
+
+  test('an order the stack sets is kept; only the unset one defaults to stop-first, and the notice says which', () => {
+    const stack = (update: string, rollback: string) => `
+services:
+  db:
+    image: \${IMAGE}
+    volumes: [data:/data]
+    deploy:
+      update_config: {${update}}
+      rollback_config: {${rollback}}
+volumes:
+  data:
+`;
+    const one = render(stack('order: start-first', 'parallelism: 1'));
+    expect(orders(one, 'db')).toStrictEqual(['start-first', 'stop-first']);
+    expect(notices(one).map((w) => w.message)).toStrictEqual([
+      expect.stringContaining(': rollback_config defaults to order: stop-first'),
+    ]);
+    const other = render(stack('parallelism: 1', 'order: start-first'));
+    expect(orders(other, 'db')).toStrictEqual(['stop-first', 'start-first']);
+    expect(notices(other).map((w) => w.message)).toStrictEqual([
+      expect.stringContaining(': update_config defaults to order: stop-first'),
+    ]);
+    const both = render(stack('order: start-first', 'order: start-first'));
+    expect(orders(both, 'db')).toStrictEqual(['start-first', 'start-first']);
+    expect(notices(both)).toHaveLength(0);
+  });
+
   test.each([
     ['no healthcheck', undefined, MIN_MONITOR_MS],
     ['docker defaults (30s × 3)', { test: ['CMD', 'true'] }, 90_000],
