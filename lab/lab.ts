@@ -419,7 +419,7 @@ function dockerTime(text: string): number {
 }
 
 /**
- * Remove services, secrets, configs and networks whose names start with a prefix (test
+ * Remove services, secrets, configs, networks and volumes whose names start with a prefix (test
  * leftovers), including release records and locks (`sdr.<client>.<id>`, `sdl.<client>`).
  * With `olderThanMs`, only what was created before then: a killed earlier run's leftovers, never
  * what a run going on right now is using.
@@ -460,6 +460,18 @@ export function sweep(prefix: string, olderThanMs = 0): void {
     if (names.length) sh('docker', [kind, 'rm', ...names], { allowFail: true });
   }
   for (const n of stale(['network', 'ls'])) sh('docker', ['network', 'rm', n], { allowFail: true });
+  // Named volumes of a stack (`<client>_<volume>`): `docker volume ls` shows no creation time, inspect
+  // gives it in RFC 3339.
+  const volumes = sh('docker', ['volume', 'ls', '--format', '{{.Name}}'], { allowFail: true })
+    .out.split('\n')
+    .filter((name) => name && matches(name))
+    .filter(
+      (name) =>
+        olderThanMs === 0 ||
+        Date.parse(sh('docker', ['volume', 'inspect', '--format', '{{.CreatedAt}}', name], { allowFail: true }).out) <
+          cutoff,
+    );
+  if (volumes.length) sh('docker', ['volume', 'rm', ...volumes], { allowFail: true });
 }
 
 export async function labDown(say: Say = quiet): Promise<void> {
