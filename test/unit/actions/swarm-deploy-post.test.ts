@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { action } from '../../../src/actions/swarm-deploy/main.js';
 import { CONNECTION_STATE, LOCK_STATE, postState } from '../../../src/actions/swarm-deploy/post-main.js';
@@ -5,6 +6,7 @@ import { Inputs, mapInputs } from '../../../src/core/inputs.js';
 import { memoryState } from '../../../src/core/run.js';
 import type { Connection } from '../../../src/rollout/settings.js';
 import { parseKnownHosts } from '../../../src/transport/known-hosts.js';
+import { scratch, writeFile } from '../../support/cli.js';
 import { MemoryLog } from '../../support/memory-log.js';
 import { ScriptedRunner } from '../../support/scripted-runner.js';
 
@@ -115,5 +117,44 @@ describe('the swarm-deploy post step', () => {
       expect(opened).toEqual([]);
       expect(log.lines).toEqual([]);
     }
+  });
+
+  it('gets what it needs from the main step: a main step cut short after the lock saves it, the post step frees it', async () => {
+    const dir = scratch();
+    writeFile(dir, 'stack.yml', 'services:\n  web:\n    image: ${IMAGE}\n');
+    const given = {
+      client: 'shop',
+      'stack-file': 'stack.yml',
+      // By tag: the deploy goes straight to the lock.
+      image: 'registry.example.com/shop/web:v2',
+      host: 'manager-1.example:2222',
+      'ssh-key': KEY,
+      'ssh-key-passphrase': PASSPHRASE,
+      'known-hosts': FINGERPRINT,
+    };
+    const state = memoryState();
+    const hooks = { setOutput: () => undefined, setFailed: () => undefined, state };
+    // The lock is taken, then the step dies (the next command fails as a killed step would stop).
+    const main = new ScriptedRunner().on(['docker', 'config', 'create'], () => ({ stdout: 'cfg-lock-1\n' }));
+    const ran = await action.main({
+      inputs: new Inputs(mapInputs(given)),
+      hooks,
+      deps: { log: new MemoryLog(), env: { GITHUB_WORKSPACE: dir }, connect: () => main },
+    });
+    expect(ran.failure).toBeDefined();
+    expect(main.commands()[0]).toMatch(/^docker config create .*sdl\.shop/);
+    expect(JSON.parse(state.get(LOCK_STATE))).toEqual(LOCK);
+    expect([...state.values.values()].join('\n')).not.toContain('private-key-body');
+    expect([...state.values.values()].join('\n')).not.toContain(PASSPHRASE);
+
+    // By the end of the job the stack file is gone; the post step does not look for it.
+    rmSync(dir, { recursive: true, force: true });
+    const { result, runner, opened } = await post(Object.fromEntries(state.values), {
+      'ssh-key': KEY,
+      'ssh-key-passphrase': PASSPHRASE,
+    });
+    expect(result.failure).toBeUndefined();
+    expect(opened.map((c) => c.ssh?.hosts)).toEqual([[{ host: 'manager-1.example', port: 2222 }]]);
+    expect(runner.commands()).toEqual(['docker config rm cfg-lock-1']);
   });
 });
