@@ -5,8 +5,9 @@
  * `docker stack deploy --detach=true` followed by a docker-stack-wait-like poller.
  */
 import { buildAppImage } from '../lab/lab.js';
-import { LOCK_STATE, run as runSwarmDeploy } from '../src/actions/swarm-deploy/main.js';
-import { runPost } from '../src/actions/swarm-deploy/post-main.js';
+import { action as swarmDeploy } from '../src/actions/swarm-deploy/main.js';
+import { postState } from '../src/actions/swarm-deploy/post-main.js';
+import { readConnection } from '../src/rollout/settings.js';
 import { Inputs, mapInputs } from '../src/core/inputs.js';
 import { MemoryLog } from '../test/support/memory-log.js';
 import { memoryState } from '../src/core/run.js';
@@ -367,16 +368,17 @@ export async function latencyBench(rounds: number, say: (line: string) => void):
       const state = memoryState();
       const hooks = { setOutput: () => undefined, setFailed: (m: string) => say(`  main step failed: ${m}`), state };
       counter.start();
-      await runSwarmDeploy({ inputs, log: new MemoryLog(), hooks });
+      await swarmDeploy.main({ inputs, hooks, deps: { log: new MemoryLog() } });
       steps.main.push((await counter.stop()).ours);
       current = next;
       counter.start();
-      await runPost({ inputs, log: new MemoryLog(), hooks });
+      await swarmDeploy.post({ inputs, hooks, deps: { log: new MemoryLog() } });
       steps.postIdle.push((await counter.stop()).ours);
       // A main step killed while holding the lock leaves its id in the step state: the post step acts.
-      state.save(LOCK_STATE, JSON.stringify({ id: 'bench-killed-step', name: `sdl.${client}` }));
+      const killed = postState(readConnection(inputs), { id: 'bench-killed-step', name: `sdl.${client}` });
+      for (const [name, value] of Object.entries(killed)) state.save(name, value);
       counter.start();
-      await runPost({ inputs, log: new MemoryLog(), hooks });
+      await swarmDeploy.post({ inputs, hooks, deps: { log: new MemoryLog() } });
       steps.postRelease.push((await counter.stop()).ours);
     }
     say(

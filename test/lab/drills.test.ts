@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAppImage } from '../../lab/lab.js';
-import { run as notifyDiscord } from '../../src/actions/notify-discord/main.js';
+import { action as notifyDiscord } from '../../src/actions/notify-discord/main.js';
 import { runActionStep } from '../../lab/runner/action-host.js';
 import { runActionInProcess } from '../support/action-harness.js';
 import {
@@ -338,7 +338,7 @@ secrets:
           reason: deployed.failure ?? '',
         },
         secrets: [url],
-        run: () => notifyDiscord(undefined, { deadlineMs: 4000 }),
+        run: () => notifyDiscord.main({ deps: { deadlineMs: 4000 } }),
       });
       const notified = actionRun(result);
       capture('notify-discord', [notified.log.text(), ...notified.outputs.values(), notified.failure ?? ''].join('\n'));

@@ -7,11 +7,11 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { buildAppImage, REPO_ROOT } from '../../lab/lab.js';
-import { run as buildAndTag } from '../../src/actions/build-and-tag/main.js';
-import { run as ecrPush } from '../../src/actions/ecr-push/main.js';
-import { run as notifyDiscord } from '../../src/actions/notify-discord/main.js';
-import { run as swarmDeploy } from '../../src/actions/swarm-deploy/main.js';
-import { run as verifyHealth } from '../../src/actions/verify-health/main.js';
+import { action as buildAndTag } from '../../src/actions/build-and-tag/main.js';
+import { action as ecrPush } from '../../src/actions/ecr-push/main.js';
+import { action as notifyDiscord } from '../../src/actions/notify-discord/main.js';
+import { action as swarmDeploy } from '../../src/actions/swarm-deploy/main.js';
+import { action as verifyHealth } from '../../src/actions/verify-health/main.js';
 import { runActionInProcess, stepView, type StepLogView } from '../support/action-harness.js';
 import { capture, clientName, docker, freePort, lab, removeClient, sshInputs, writeStack } from './support.js';
 
@@ -147,7 +147,7 @@ const cases: ActionCase[] = [
     dir: 'actions/swarm-deploy',
     // A dry run: valid values elsewhere plan a change, and change nothing.
     valid: () => ({ ...sshInputs(), client, 'stack-file': stack(), image, 'dry-run': 'true', timeout: '1m' }),
-    run: (values) => step('actions/swarm-deploy', values, () => swarmDeploy()),
+    run: (values) => step('actions/swarm-deploy', values, () => swarmDeploy.main()),
     runtime: /SSH (authentication|to)|No manager reachable|host key|known-hosts|privateKey|Cannot parse|no such file/i,
   },
   {
@@ -156,7 +156,7 @@ const cases: ActionCase[] = [
     valid: () => ({ name: `lt-hostile-${stamp}`, context: 'lab/app', push: 'false' }),
     run: (values) =>
       step('actions/build-and-tag', values, () =>
-        buildAndTag({
+        buildAndTag.main({
           deps: {
             builder: 'classic',
             env: { GITHUB_SHA: 'a'.repeat(40), GITHUB_REF: 'refs/heads/main', GITHUB_WORKSPACE: REPO_ROOT },
@@ -178,7 +178,7 @@ const cases: ActionCase[] = [
     valid: () => ({ source: `${image}`, repository: `lt-hostile-${stamp}`, region: 'us-east-1' }),
     run: (values) =>
       step('actions/ecr-push', values, () =>
-        ecrPush({
+        ecrPush.main({
           deps: {
             // A closed loopback port: the ECR API is never reached, nothing leaves the machine.
             ecrClient: (region) =>
@@ -201,7 +201,7 @@ const cases: ActionCase[] = [
       status: 'success',
       'fail-on-error': 'true',
     }),
-    run: (values) => step('actions/notify-discord', values, () => notifyDiscord(undefined, { deadlineMs: 3000 })),
+    run: (values) => step('actions/notify-discord', values, () => notifyDiscord.main({ deps: { deadlineMs: 3000 } })),
     runtime: /Discord|webhook|400|HTTP/i,
   },
   {
@@ -214,7 +214,7 @@ const cases: ActionCase[] = [
       consecutive: '1',
       'request-timeout': '1s',
     }),
-    run: (values) => step('actions/verify-health', values, () => verifyHealth()),
+    run: (values) => step('actions/verify-health', values, () => verifyHealth.main()),
     runtime: /health|expected|did not|timed out|version|status|body|window|error rate|p95/i,
   },
 ];

@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runActionInProcess, stepView } from '../support/action-harness.js';
-import { run as notifyStep } from '../../src/actions/notify-discord/main.js';
+import { action as notifyStep } from '../../src/actions/notify-discord/main.js';
 import { LIMITS, embedLength, type Embed } from '../../src/notify/limits.js';
 
 // A local receiver shaped like Discord's webhook API (execute with ?wait=true, edit a message,
@@ -133,7 +133,7 @@ async function step(values: Record<string, string>, webhookUrl = `${base}/api/we
     await runActionInProcess({
       action: 'actions/notify-discord',
       with: { 'webhook-url': webhookUrl, ...values },
-      run: () => notifyStep(undefined, { env }),
+      run: () => notifyStep.main({ deps: { env } }),
     }),
   );
   expect([result.log.text(), result.failure ?? '', ...result.outputs.values()].join('\n')).not.toContain(TOKEN);

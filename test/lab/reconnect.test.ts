@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAppImage } from '../../lab/lab.js';
-import { runPost } from '../../src/actions/swarm-deploy/post-main.js';
-import { run as runSwarmDeploy } from '../../src/actions/swarm-deploy/main.js';
+import { action as swarmDeploy } from '../../src/actions/swarm-deploy/main.js';
 import { ConnectionError, ConnectionLostError } from '../../src/core/errors.js';
 import { Inputs, mapInputs } from '../../src/core/inputs.js';
 import { MemoryLog } from '../support/memory-log.js';
@@ -91,9 +90,9 @@ async function deployWithCut(image: string, trigger: (line: string) => void, ext
   const state = memoryState();
   let failure: string | undefined;
   const cutsBefore = proxy.cuts;
-  await runSwarmDeploy({
+  await swarmDeploy.main({
     inputs: new Inputs(mapInputs(inputsFor(image, extra)), (v) => log.mask(v)),
-    log,
+    deps: { log },
     hooks: { setOutput: (n, v) => void outputs.set(n, v), setFailed: (m) => void (failure = m), state },
   });
   log.onLine = undefined;
@@ -247,9 +246,9 @@ describe('a dropped SSH connection at each point of a deploy', () => {
     expect(await lockHeld()).toBe(true);
 
     const postLog = new MemoryLog();
-    await runPost({
+    await swarmDeploy.post({
       inputs: new Inputs(mapInputs(inputsFor(v1)), (v) => postLog.mask(v)),
-      log: postLog,
+      deps: { log: postLog },
       hooks: { setOutput: () => undefined, setFailed: (m) => postLog.error(m), state: result.state },
     });
     expect(postLog.errors, postLog.text()).toStrictEqual([]);

@@ -54,7 +54,7 @@ export async function docker(...args: string[]): Promise<string> {
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { run as runSwarmDeploy } from '../../src/actions/swarm-deploy/main.js';
+import { action as swarmDeploy } from '../../src/actions/swarm-deploy/main.js';
 import { REPO_ROOT } from '../../lab/lab.js';
 import { runActionStep, type GithubContext } from '../../lab/runner/action-host.js';
 import { runActionInProcess, stepView, type ActionRun } from '../support/action-harness.js';
@@ -104,7 +104,7 @@ export async function deployStep(inputs: Record<string, string>, options: Deploy
     ...(options.state ? { state: options.state } : {}),
   };
   const result = options.inProcess
-    ? await runActionInProcess({ ...step, run: () => runSwarmDeploy() })
+    ? await runActionInProcess({ ...step, run: () => swarmDeploy.main() })
     : await runActionStep({ ...step, timeoutMs: 6 * 60_000 });
   const run = stepView(result);
   capture('deployStep', [run.log.text(), ...run.outputs.values(), run.failure ?? ''].join('\n'));

@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAppImage } from '../../lab/lab.js';
 import { runActionStep } from '../../lab/runner/action-host.js';
 import { MemoryLog } from '../support/memory-log.js';
-import { LOCK_STATE } from '../../src/actions/swarm-deploy/main.js';
+import { LOCK_STATE, postState } from '../../src/actions/swarm-deploy/post-main.js';
+import { Inputs, mapInputs } from '../../src/core/inputs.js';
+import { readConnection } from '../../src/rollout/settings.js';
 import { readHistory } from '../../src/state/history.js';
 import { acquireLock, readLock, type HeldLock } from '../../src/state/lock.js';
 import { LocalRunner } from '../../src/core/exec.js';
@@ -319,17 +321,20 @@ describe('the deploy lock', () => {
 
     // The main step was killed after taking the lock: its saved state tells the post step what to release.
     const orphan = await acquireLock({ runner: local, log: new MemoryLog(), client, waitMs: 0, expiryMs: 600_000 });
-    // The post step's bundle, as the runner runs it at the end of the job with STATE_lock.
+    // The post step's bundle, as the runner runs it at the end of the job with STATE_lock and STATE_connection.
     const post = await deployStep(inputs(client, stack), {
       phase: 'post',
-      state: { [LOCK_STATE]: JSON.stringify({ id: orphan.id, name: orphan.name }) },
+      state: postState(readConnection(new Inputs(mapInputs(inputs(client, stack)))), orphan),
     });
     expect(post.failure, post.log.text()).toBeUndefined();
     expect(post.log.text()).toContain(`The deploy step did not finish: releasing ${Tenant.parse(client).lockConfig}`);
     expect(await readLock(local, client)).toBeUndefined();
 
     // When the main step finished (state cleared), the post step does nothing, not even connect.
-    const idle = await deployStep(inputs(client, stack), { phase: 'post', state: { [LOCK_STATE]: '' } });
+    const idle = await deployStep(inputs(client, stack), {
+      phase: 'post',
+      state: { ...postState(readConnection(new Inputs(mapInputs(inputs(client, stack)))), orphan), [LOCK_STATE]: '' },
+    });
     expect(idle.failure).toBeUndefined();
     expect(idle.log.lines).toStrictEqual([]);
   });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAppImage } from '../../lab/lab.js';
 import { runActionInProcess, stepView } from '../support/action-harness.js';
-import { run as verifyHealthStep } from '../../src/actions/verify-health/main.js';
+import { action as verifyHealthStep } from '../../src/actions/verify-health/main.js';
 import { clientName, docker, eventually, freePort, lab } from './support.js';
 
 // verify-health against real services on the lab swarm: the right release behind a router that
@@ -63,7 +63,7 @@ async function createService(name: string, args: string[]): Promise<void> {
 async function step(values: Record<string, string>) {
   const started = Date.now();
   const result = stepView(
-    await runActionInProcess({ action: 'actions/verify-health', with: values, run: () => verifyHealthStep() }),
+    await runActionInProcess({ action: 'actions/verify-health', with: values, run: () => verifyHealthStep.main() }),
   );
   return { ...result, elapsedMs: Date.now() - started };
 }

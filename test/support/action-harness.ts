@@ -1,9 +1,10 @@
 /**
  * The in-process variant of lab/runner/action-host.ts, for tests that need seams (a fake clock, a
  * scripted probe, a fake HTTP client): the same step environment with every action.yml default
- * rendered as INPUT_*, the same GITHUB_* files, then the action's exported `run()` reads its inputs
- * through `environmentInputs` and writes through @actions/core, and what it wrote (stdout and the
- * files) goes through the same parser as a real step. Only the process boundary differs.
+ * rendered as INPUT_*, the same GITHUB_* files, then the action's step (`action.main()`,
+ * `action.post()`) reads its inputs through `environmentInputs` and writes through @actions/core,
+ * and what it wrote (stdout and the files) goes through the same parser as a real step. Only the
+ * process boundary differs.
  */
 import * as core from '@actions/core';
 import {
@@ -20,7 +21,7 @@ export type InProcessStepOptions = Omit<
   ActionStepOptions,
   'node' | 'timeoutMs' | 'signal' | 'cancelGraceMs' | 'kill'
 > & {
-  /** Calls the action's exported entry (`run`, `runPost`), with whatever seams the test needs. */
+  /** Calls the action's step (`action.main`, `action.post`), with whatever deps the test replaces. */
   run: () => Promise<unknown>;
 };
 

@@ -1,3 +1,3 @@
-import { run } from './main.js';
+import { action } from './main.js';
 
-void run();
+void action.main();

@@ -3,24 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigurationError } from '../../core/errors.js';
 import type { Inputs } from '../../core/inputs.js';
-import { systemClock, type Clock } from '../../core/retry.js';
-import { runAction, type ActionContext } from '../../core/run.js';
+import { defineAction, type StepContext } from '../../core/action.js';
 import { readEventPayload, runEnvironment } from '../../image/commit.js';
 import { buildCommand, metadataDigest, type Builder, type BuildPlan } from '../../image/docker-build.js';
-import { streamCommand } from '../../core/exec.js';
 import { computeTags, ociLabels, sanitizeImageName, splitRegistry, type CommitInfo } from '../../image/tags.js';
 import { pushedDigest } from '../../registry/docker-login.js';
-import { LocalRunner, type CommandRunner } from '../../core/exec.js';
+import type { CommandRunner } from '../../core/exec.js';
 
-export interface BuildAndTagDependencies {
-  /** The workflow run's environment (GITHUB_SHA, GITHUB_REF, GITHUB_EVENT_PATH, …). */
-  env?: NodeJS.ProcessEnv;
-  runner?: CommandRunner;
-  clock?: Clock;
+export interface BuildAndTagSeams {
   /** Force a builder instead of looking for buildx. */
-  builder?: Builder;
-  /** Runs docker build and docker push with streamed output (tests replace it). */
-  stream?: typeof streamCommand;
+  builder: Builder | undefined;
 }
 
 /** buildx is a CLI plugin: present when `docker buildx version` works. */
@@ -49,14 +41,8 @@ function readBuildArgs(inputs: Inputs): Map<string, string> {
   return inputs.keyValues('build-args');
 }
 
-export async function buildAndTag(
-  { inputs, log, outputs }: ActionContext,
-  deps: BuildAndTagDependencies = {},
-): Promise<void> {
-  const env = deps.env ?? process.env;
-  const runner = deps.runner ?? new LocalRunner();
-  const clock = deps.clock ?? systemClock;
-  const stream = deps.stream ?? streamCommand;
+async function buildAndTag({ inputs, log, outputs, deps }: StepContext<BuildAndTagSeams>): Promise<void> {
+  const { env, runner, clock, stream } = deps;
 
   const rawName = inputs.required('name');
   const name = sanitizeImageName(rawName);
@@ -156,7 +142,7 @@ export async function buildAndTag(
   }
 }
 
-export function run(options: Parameters<typeof runAction>[1] & { deps?: BuildAndTagDependencies } = {}) {
-  const { deps, ...runOptions } = options;
-  return runAction((context) => buildAndTag(context, deps), runOptions);
-}
+export const action = defineAction<BuildAndTagSeams>({
+  seams: () => ({ builder: undefined }),
+  main: buildAndTag,
+});

@@ -3,23 +3,19 @@ import type { ECRClient } from '@aws-sdk/client-ecr';
 import { ConfigurationError, errorMessage } from '../../core/errors.js';
 import type { Inputs } from '../../core/inputs.js';
 import type { Log } from '../../core/log.js';
-import { retry, systemClock, type Clock } from '../../core/retry.js';
-import { runAction, type ActionContext } from '../../core/run.js';
+import { retry } from '../../core/retry.js';
+import { defineAction, type Deps, type StepContext } from '../../core/action.js';
 import { sanitizeImageName, splitRegistry } from '../../image/tags.js';
 import { DockerRegistrySession, inspectLocalImage, isRetryablePushError } from '../../registry/docker-login.js';
 import { createEcrClient, EcrRegistry, validateLifecyclePolicy, type TagMutability } from '../../registry/ecr.js';
 import { parseSourceRef, planPush, type SourceRef } from '../../registry/push-plan.js';
-import { LocalRunner, type CommandRunner } from '../../core/exec.js';
 
 /** Retries of ECR calls and pushes stop once this much of the step has passed. */
 const RETRY_DEADLINE_MS = 10 * 60_000;
 
-export interface EcrPushDependencies {
-  runner?: CommandRunner;
+export interface EcrPushSeams {
   /** Builds the ECR client (tests inject credentials or an endpoint). */
-  ecrClient?: (region: string | undefined) => ECRClient;
-  clock?: Clock;
-  random?: () => number;
+  ecrClient: (region: string | undefined) => ECRClient;
 }
 
 interface EcrPushInputs {
@@ -88,14 +84,10 @@ async function readLifecyclePolicy(path: string | undefined): Promise<string | u
 }
 
 /** Pushes the local image under every source tag into ECR and reports its digest. */
-export async function pushToEcr(
-  { inputs, log, outputs }: ActionContext,
-  deps: EcrPushDependencies = {},
-): Promise<void> {
+async function pushToEcr({ inputs, log, outputs, deps }: StepContext<EcrPushSeams>): Promise<void> {
   const options = readInputs(inputs);
   const lifecyclePolicy = await readLifecyclePolicy(options.lifecyclePolicyPath);
-  const runner = deps.runner ?? new LocalRunner();
-  const clock = deps.clock ?? systemClock;
+  const { runner, clock } = deps;
   const startedAt = clock.now();
 
   // All sources must be one image: the action has one digest to report.
@@ -111,13 +103,8 @@ export async function pushToEcr(
   }
   const tags = [...new Set(options.sources.map((s) => s.tag))];
 
-  const client = (deps.ecrClient ?? ((region) => createEcrClient({ region })))(options.region);
-  const ecr = new EcrRegistry(client, {
-    log,
-    clock,
-    deadlineMs: RETRY_DEADLINE_MS,
-    ...(deps.random === undefined ? {} : { random: deps.random }),
-  });
+  const client = deps.ecrClient(options.region);
+  const ecr = new EcrRegistry(client, { log, clock, deadlineMs: RETRY_DEADLINE_MS, random: deps.random });
   const login = await ecr.login(options.registryId);
   const repository = await ecr.ensureRepository({
     name: options.repository,
@@ -147,9 +134,7 @@ export async function pushToEcr(
       options,
       login,
       repositoryUri: repository.uri,
-      runner,
       log,
-      clock,
       startedAt,
       deps,
     });
@@ -180,23 +165,22 @@ async function pushTags(
     options: EcrPushInputs;
     login: { registry: string; username: string; password: string };
     repositoryUri: string;
-    runner: CommandRunner;
     log: Log;
-    clock: Clock;
     startedAt: number;
-    deps: EcrPushDependencies;
+    deps: Deps;
   },
 ): Promise<string> {
-  const { log, clock } = context;
+  const { log } = context;
+  const { clock, random } = context.deps;
   const retryOptions = () => ({
     deadlineMs: Math.max(0, context.startedAt + RETRY_DEADLINE_MS - clock.now()),
     clock,
-    ...(context.deps.random === undefined ? {} : { random: context.deps.random }),
+    random,
     retryable: isRetryablePushError,
     onRetry: (error: unknown, attempt: number, delay: number) =>
       log.info(`${errorMessage(error)}; attempt ${attempt + 1} in ${delay} ms`),
   });
-  const session = await DockerRegistrySession.open(context.runner);
+  const session = await DockerRegistrySession.open(context.deps.runner);
   try {
     await retry(
       () => session.login(context.login.registry, context.login.username, context.login.password),
@@ -220,7 +204,7 @@ async function pushTags(
   }
 }
 
-export function run(options: Parameters<typeof runAction>[1] & { deps?: EcrPushDependencies } = {}) {
-  const { deps, ...runOptions } = options;
-  return runAction((context) => pushToEcr(context, deps), runOptions);
-}
+export const action = defineAction<EcrPushSeams>({
+  seams: () => ({ ecrClient: (region) => createEcrClient({ region }) }),
+  main: pushToEcr,
+});

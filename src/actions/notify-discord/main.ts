@@ -1,7 +1,7 @@
 import { ConfigurationError, errorMessage } from '../../core/errors.js';
 import type { Inputs } from '../../core/inputs.js';
-import type { Clock } from '../../core/retry.js';
-import { describeFailure, runAction, type ActionContext } from '../../core/run.js';
+import { defineAction } from '../../core/action.js';
+import { describeFailure } from '../../core/run.js';
 import { deliver, type DeliveryResult } from '../../notify/deliver.js';
 import {
   buildPayload,
@@ -13,21 +13,18 @@ import {
 } from '../../notify/embed.js';
 import { parseWebhookUrl, redactWebhook, type Webhook } from '../../notify/webhook-url.js';
 
-/** Seams for tests: the HTTP client, the clock and the environment the run context is read from. */
 export interface NotifySeams {
-  fetch?: typeof fetch;
-  clock?: Clock;
-  random?: () => number;
-  env?: NodeJS.ProcessEnv;
-  deadlineMs?: number;
+  /** How long delivery may take, retries included (undefined: deliver's own default). */
+  deadlineMs: number | undefined;
 }
 
 /**
  * A notification must not decide a deploy's fate: unless `fail-on-error` is true, anything that
  * goes wrong here (a bad input included) is a warning and the step succeeds.
  */
-export function run(options?: Parameters<typeof runAction>[1], seams: NotifySeams = {}) {
-  return runAction(async ({ inputs, log, outputs }: ActionContext) => {
+export const action = defineAction<NotifySeams>({
+  seams: () => ({ deadlineMs: undefined }),
+  main: async ({ inputs, log, outputs, deps }) => {
     const failOnError = inputs.boolean('fail-on-error', false);
     const rawUrl = inputs.secret('webhook-url');
     let webhook: Webhook | undefined;
@@ -48,7 +45,7 @@ export function run(options?: Parameters<typeof runAction>[1], seams: NotifySeam
       }
       webhook = parseWebhookUrl(rawUrl);
       log.mask(webhook.token);
-      prepared = prepare(inputs, seams.env ?? process.env, (seams.clock ?? { now: Date.now }).now());
+      prepared = prepare(inputs, deps.env, deps.clock.now());
     } catch (error) {
       return fail(describeFailure(error, log));
     }
@@ -61,10 +58,10 @@ export function run(options?: Parameters<typeof runAction>[1], seams: NotifySeam
         { payload, messageId, threadId },
         {
           log,
-          ...(seams.fetch ? { fetch: seams.fetch } : {}),
-          ...(seams.clock ? { clock: seams.clock } : {}),
-          ...(seams.random ? { random: seams.random } : {}),
-          ...(seams.deadlineMs !== undefined ? { deadlineMs: seams.deadlineMs } : {}),
+          fetch: deps.fetch,
+          clock: deps.clock,
+          random: deps.random,
+          ...(deps.deadlineMs !== undefined ? { deadlineMs: deps.deadlineMs } : {}),
         },
       );
     } catch (error) {
@@ -80,8 +77,8 @@ export function run(options?: Parameters<typeof runAction>[1], seams: NotifySeam
     log.info(`${verb} Discord message ${result.messageId} (${notification.status})`);
     await log.summary(summaryMarkdown(notification, result.messageId, result.edited));
     return {};
-  }, options);
-}
+  },
+});
 
 function prepare(inputs: Inputs, env: NodeJS.ProcessEnv, now: number) {
   inputs.required('status');

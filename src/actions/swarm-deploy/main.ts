@@ -1,4 +1,5 @@
-import { runAction, type ActionContext, type RunResult } from '../../core/run.js';
+import { defineAction, type StepContext } from '../../core/action.js';
+import type { RunResult } from '../../core/run.js';
 import { formatDuration } from '../../core/duration.js';
 import type { Log } from '../../core/log.js';
 import { openRunner } from '../../transport/connect.js';
@@ -8,16 +9,14 @@ import { formatDiff } from '../../rollout/plan.js';
 import { deploySummary } from '../../views/report.js';
 import { PolicyError } from '../../compose/stack.js';
 import { readDeploySettings } from '../../rollout/settings.js';
+import { LOCK_STATE, postState, releaseLeftLock, type SwarmDeploySeams } from './post-main.js';
 
-/** State keys shared with post.ts. */
-export const LOCK_STATE = 'lock';
-
-export async function deployMain({ inputs, log, outputs, state }: ActionContext): Promise<RunResult> {
+async function deployMain({ inputs, log, outputs, state, deps }: StepContext<SwarmDeploySeams>): Promise<RunResult> {
   // Until a verdict is known the step counts as failed, so a step that throws still reports a status.
   outputs.set('status', 'failed');
-  const settings = readDeploySettings(inputs);
+  const settings = readDeploySettings(inputs, deps.env);
   const { request } = settings;
-  const runner = openRunner(settings.connection, log);
+  const runner = deps.connect(settings.connection, log);
   try {
     if (settings.lock === 'hold') {
       const lock = await holdMaintenance({
@@ -39,10 +38,10 @@ export async function deployMain({ inputs, log, outputs, state }: ActionContext)
       return {};
     }
 
-    const result = await runDeploy(
-      { runner, log, onLock: (lock) => state.save(LOCK_STATE, JSON.stringify({ id: lock.id, name: lock.name })) },
-      request,
-    ).catch((error: unknown) => {
+    const onLock = (lock: { id: string; name: string }) => {
+      for (const [name, value] of Object.entries(postState(settings.connection, lock))) state.save(name, value);
+    };
+    const result = await runDeploy({ runner, log, clock: deps.clock, onLock }, request).catch((error: unknown) => {
       if (error instanceof PolicyError) annotateViolations(log, error);
       throw error;
     });
@@ -95,6 +94,9 @@ function annotateViolations(log: Log, error: PolicyError): void {
   }
 }
 
-export function run(options?: Parameters<typeof runAction>[1]) {
-  return runAction(deployMain, options);
-}
+/** The main step deploys; the post step releases the lock when the main step could not. */
+export const action = defineAction<SwarmDeploySeams>({
+  seams: () => ({ connect: openRunner }),
+  main: deployMain,
+  post: releaseLeftLock,
+});

@@ -1,28 +1,77 @@
-import { runAction } from '../../core/run.js';
-import { openRunner } from '../../transport/connect.js';
+import type { StepContext } from '../../core/action.js';
+import { ConfigurationError } from '../../core/errors.js';
+import type { CommandRunner } from '../../core/exec.js';
+import type { Log } from '../../core/log.js';
+import type { RunResult, StepState } from '../../core/run.js';
+import type { Connection } from '../../rollout/settings.js';
 import { releaseLock } from '../../state/lock.js';
-import { LOCK_STATE } from './main.js';
-import { readConnection } from '../../rollout/settings.js';
+import type { SshTarget } from '../../transport/ssh.js';
+
+/** State keys the main step saves for the post step. */
+export const LOCK_STATE = 'lock';
+export const CONNECTION_STATE = 'connection';
+
+export interface SwarmDeploySeams {
+  /** Opens the runner that reaches the managers (SSH, or this machine). */
+  connect: (connection: Connection, log: Log) => CommandRunner;
+}
+
+/** How to reach the managers, without the SSH key and its passphrase: those never go into the step state. */
+type SavedConnection = { local: boolean; ssh?: Omit<SshTarget, 'privateKey' | 'passphrase' | 'reconnectWithinMs'> };
+
+interface SavedLock {
+  id: string;
+  name: string;
+}
+
+/**
+ * What the post step needs to release a lock the main step took: the lock and the connection. The
+ * step state is a file on the runner's disk, so the SSH key and its passphrase stay out of it; the
+ * runner passes the step's inputs to the post step again, and the key is read from there.
+ */
+export function postState(connection: Connection, lock: SavedLock): Record<string, string> {
+  let saved: SavedConnection = { local: connection.local };
+  if (connection.ssh) {
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    const { privateKey, passphrase, reconnectWithinMs, ...rest } = connection.ssh;
+    saved = { ...saved, ssh: rest };
+  }
+  return {
+    [CONNECTION_STATE]: JSON.stringify(saved),
+    [LOCK_STATE]: JSON.stringify({ id: lock.id, name: lock.name }),
+  };
+}
+
+function readPostState(state: StepState): { connection: SavedConnection; lock: SavedLock } | undefined {
+  const lock = state.get(LOCK_STATE);
+  const connection = state.get(CONNECTION_STATE);
+  if (!lock || !connection) return undefined;
+  return { lock: JSON.parse(lock) as SavedLock, connection: JSON.parse(connection) as SavedConnection };
+}
 
 /**
  * The post step (post-if: always()): releases the client's deploy lock when the main step did not
  * (cancelled, killed, crashed). When the main step finished, there is nothing to do and no
- * connection is opened. What to release comes from the state the main step saved; only the
- * connection is read from the inputs again, because the SSH key is never written into the step
- * state (a file on the runner's disk).
+ * connection is opened. Everything comes from the state the main step saved; of the inputs only
+ * the SSH key (and its passphrase) is read, so a setting or stack file that no longer reads well
+ * cannot keep the lock held.
  */
-export function runPost(options?: Parameters<typeof runAction>[1], open = openRunner) {
-  return runAction(async ({ inputs, log, state }) => {
-    const saved = state.get(LOCK_STATE);
-    if (!saved) return {};
-    const lock = JSON.parse(saved) as { id: string; name: string };
-    const runner = open(readConnection(inputs), log);
-    try {
-      log.info(`The deploy step did not finish: releasing ${lock.name}`);
-      await releaseLock(runner, log, lock);
-    } finally {
-      await runner.close();
-    }
-    return {};
-  }, options);
+export async function releaseLeftLock({ inputs, log, state, deps }: StepContext<SwarmDeploySeams>): Promise<RunResult> {
+  const saved = readPostState(state);
+  if (!saved) return {};
+  const { connection, lock } = saved;
+  let ssh: SshTarget | undefined;
+  if (connection.ssh) {
+    const privateKey = inputs.secret('ssh-key');
+    if (!privateKey) throw new ConfigurationError('is required to reach the managers over SSH', 'ssh-key');
+    ssh = { ...connection.ssh, privateKey, passphrase: inputs.secret('ssh-key-passphrase') };
+  }
+  const runner = deps.connect(ssh ? { local: connection.local, ssh } : { local: connection.local }, log);
+  try {
+    log.info(`The deploy step did not finish: releasing ${lock.name}`);
+    await releaseLock(runner, log, lock);
+  } finally {
+    await runner.close();
+  }
+  return {};
 }

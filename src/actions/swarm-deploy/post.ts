@@ -1,3 +1,3 @@
-import { runPost } from './post-main.js';
+import { action } from './main.js';
 
-void runPost();
+void action.post();

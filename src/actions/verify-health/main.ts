@@ -1,24 +1,23 @@
 import { formatDuration } from '../../core/duration.js';
 import { ConfigurationError } from '../../core/errors.js';
 import type { Inputs } from '../../core/inputs.js';
-import type { Clock } from '../../core/retry.js';
-import { runAction, type ActionContext } from '../../core/run.js';
+import { defineAction } from '../../core/action.js';
 import { verifyHealth, type HealthCheckOptions, type HealthCheckResult } from '../../health/check.js';
 import { parseExpectedBody, parseExpectedStatus } from '../../health/expectations.js';
-import type { Probe } from '../../health/probe.js';
+import { httpProbe, type Probe } from '../../health/probe.js';
 import { parseHeaderLines } from '../../health/request-headers.js';
 import { formatRate } from '../../health/verdict.js';
 
-/** Seams for tests: a fake probe and clock make the loop instant and deterministic. */
+/** A scripted probe and a fake clock (Deps) make the loop instant and deterministic in tests. */
 export interface VerifyHealthSeams {
-  probe?: Probe;
-  clock?: Clock;
+  probe: Probe;
 }
 
-export function run(options?: Parameters<typeof runAction>[1], seams: VerifyHealthSeams = {}) {
-  return runAction(async ({ inputs, log, outputs }: ActionContext) => {
+export const action = defineAction<VerifyHealthSeams>({
+  seams: () => ({ probe: httpProbe }),
+  main: async ({ inputs, log, outputs, deps }) => {
     const check = readOptions(inputs, (value) => log.mask(value));
-    const result = await verifyHealth(check, { log, ...seams });
+    const result = await verifyHealth(check, { log, probe: deps.probe, clock: deps.clock });
     outputs.set('healthy', result.healthy);
     outputs.set('checks', result.checks);
     outputs.set('served-version', result.servedVersion ?? '');
@@ -31,8 +30,8 @@ export function run(options?: Parameters<typeof runAction>[1], seams: VerifyHeal
       return {};
     }
     return { failure: `verify-health: ${result.reason ?? 'not healthy'}` };
-  }, options);
-}
+  },
+});
 
 export function readOptions(inputs: Inputs, mask: (value: string) => void): HealthCheckOptions {
   const urls = inputs.list('url');

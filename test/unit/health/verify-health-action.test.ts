@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { Inputs, mapInputs } from '../../../src/core/inputs.js';
-import { parseRate, readOptions, run } from '../../../src/actions/verify-health/main.js';
+import { action as verifyHealth, parseRate, readOptions } from '../../../src/actions/verify-health/main.js';
 import { annotationMessages, everythingShown, runActionInProcess } from '../../support/action-harness.js';
 import { FakeClock } from '../../support/clock.js';
 import { ok, scriptedProbe, status, type Scripted } from '../../support/health-fakes.js';
@@ -12,7 +12,7 @@ async function action(values: Record<string, string>, script: Scripted[]) {
   const result = await runActionInProcess({
     action: 'actions/verify-health',
     with: values,
-    run: () => run(undefined, { probe, clock }),
+    run: () => verifyHealth.main({ deps: { probe, clock } }),
   });
   expect(annotationMessages(result, 'warning')).toEqual([]);
   return { result, outputs: result.outputs, failures: annotationMessages(result, 'error'), requests };

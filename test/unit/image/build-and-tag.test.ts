@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
-import { run as buildAndTag, type BuildAndTagDependencies } from '../../../src/actions/build-and-tag/main.js';
-import { run as ecrPush } from '../../../src/actions/ecr-push/main.js';
+import { action as buildAndTag, type BuildAndTagSeams } from '../../../src/actions/build-and-tag/main.js';
+import { action as ecrPush } from '../../../src/actions/ecr-push/main.js';
+import type { Deps } from '../../../src/core/action.js';
 import type { streamCommand } from '../../../src/core/exec.js';
 import { Inputs, type InputSource } from '../../../src/core/inputs.js';
 import { MemoryLog } from '../../support/memory-log.js';
@@ -42,13 +43,13 @@ function runner(buildx: boolean): ScriptedRunner {
 }
 
 /** The action's entry as the runner runs it (every action.yml default applied), with docker faked. */
-async function build(values: Record<string, string>, deps: BuildAndTagDependencies & { env?: NodeJS.ProcessEnv }) {
+async function build(values: Record<string, string>, deps: Partial<Deps & BuildAndTagSeams>) {
   const step = stepView(
     await runActionInProcess({
       action: 'actions/build-and-tag',
       with: values,
       run: () =>
-        buildAndTag({
+        buildAndTag.main({
           deps: {
             runner: runner(false),
             stream: fakeStream,
@@ -199,11 +200,15 @@ describe('action.yml matches what the code reads and writes', () => {
     expect(spec).toMatchObject({ using: 'node24', main: '../../dist/build-and-tag/index.js' });
     const { source, names } = recording({ name: 'app', push: 'false' });
     const outputs = new Map<string, string>();
-    await buildAndTag({
+    await buildAndTag.main({
       inputs: new Inputs(source),
-      log: new MemoryLog(),
       hooks: { setOutput: (n, v) => outputs.set(n, v), setFailed: () => undefined },
-      deps: { runner: runner(false), stream: fakeStream, env: { GITHUB_SHA: HEAD_SHA, RUNNER_TEMP: dir } },
+      deps: {
+        log: new MemoryLog(),
+        runner: runner(false),
+        stream: fakeStream,
+        env: { GITHUB_SHA: HEAD_SHA, RUNNER_TEMP: dir },
+      },
     });
     expect(spec.inputs).toEqual(expect.arrayContaining([...names]));
     expect(spec.outputs).toEqual(expect.arrayContaining([...outputs.keys()]));
@@ -229,11 +234,10 @@ describe('action.yml matches what the code reads and writes', () => {
     expect(spec).toMatchObject({ using: 'node24', main: '../../dist/ecr-push/index.js' });
     const { source, names } = recording({ source: 'app:1' });
     const scripted = new ScriptedRunner().on(['docker', 'image', 'inspect'], () => ({ code: 1 }));
-    await ecrPush({
+    await ecrPush.main({
       inputs: new Inputs(source),
-      log: new MemoryLog(),
       hooks: { setOutput: () => undefined, setFailed: () => undefined },
-      deps: { runner: scripted },
+      deps: { log: new MemoryLog(), runner: scripted },
     });
     expect([...names].sort()).toEqual([...spec.inputs].sort());
     expect(spec.inputs).toEqual([

@@ -1,7 +1,7 @@
 import nock from 'nock';
 import { afterEach, describe, expect, test } from 'vitest';
 import { runActionInProcess, stepView } from '../../support/action-harness.js';
-import { run } from '../../../src/actions/notify-discord/main.js';
+import { action as notifyDiscord } from '../../../src/actions/notify-discord/main.js';
 import { FakeClock } from '../../support/clock.js';
 
 const TOKEN = 'Zx9-secret_T0KEN-value';
@@ -28,11 +28,13 @@ async function action(values: Record<string, string>) {
         actor: env.GITHUB_ACTOR,
       },
       run: () =>
-        run(undefined, {
-          clock: new FakeClock(Date.parse('2025-06-01T12:00:00Z')),
-          random: () => 1,
-          env,
-          deadlineMs: 5000,
+        notifyDiscord.main({
+          deps: {
+            clock: new FakeClock(Date.parse('2025-06-01T12:00:00Z')),
+            random: () => 1,
+            env,
+            deadlineMs: 5000,
+          },
         }),
     }),
   );

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import nock from 'nock';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { FakeClock } from '../../support/clock.js';
-import { run } from '../../../src/actions/ecr-push/main.js';
+import { action } from '../../../src/actions/ecr-push/main.js';
 import { runActionInProcess, stepView, type StepLogView } from '../../support/action-harness.js';
 import {
   awsError,
@@ -59,7 +59,7 @@ async function runPush(values: Record<string, string>) {
     await runActionInProcess({
       action: 'actions/ecr-push',
       with: values,
-      run: () => run({ deps: { runner, ecrClient: () => testClient(), clock, random: () => 0.5 } }),
+      run: () => action.main({ deps: { runner, ecrClient: () => testClient(), clock, random: () => 0.5 } }),
     }),
   );
   log = step.log;
