@@ -64,7 +64,7 @@ describe('a service with a named volume', () => {
     const first = await deployStep(inputs(v1));
     expect(first.failure).toBeUndefined();
     expect(first.log.text()).toContain('[stateful-order]');
-    expect(first.log.text()).toContain('"db" mounts the named volume data');
+    expect(first.log.text()).toContain('service "db" mounts the named volume "data"');
 
     const order = await docker(
       'service',
