@@ -1,10 +1,12 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { actionField } from '../../../src/core/run.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { readDeploySettings, workspaceFile } from '../../../src/rollout/settings.js';
 import { ConfigurationError } from '../../../src/core/errors.js';
 import { Inputs, mapInputs } from '../../../src/core/inputs.js';
+import { actionSpelling } from '../../support/errors.js';
 
 // A real workspace on disk: the stack file, a config, and links that lead in and out of it.
 const root = mkdtempSync(join(tmpdir(), 'sd-settings-'));
@@ -248,9 +250,9 @@ describe('readDeploySettings refuses, naming the input', () => {
     ['a service port out of range', { 'service-port': '70000' }, 'service-port', /at most 65535/],
   ])('%s', (_label, overrides, input, message) => {
     const error = errorOf(overrides);
-    expect(error.input).toBe(input);
+    expect(error.field).toBe(input);
     expect(error.message).toMatch(message);
-    expect(error.message.startsWith(`Input "${input}": `)).toBe(true);
+    expect(error.spelled(actionField)).toBe(`Input "${input}": ${error.message}`);
   });
 });
 
@@ -294,7 +296,7 @@ describe('secrets', () => {
     try {
       read({ ...secretInputs, client: 'BAD' }, masked);
     } catch (error) {
-      message = (error as Error).message;
+      message = (error as ConfigurationError).spelled(actionField);
     }
     expect(message).toMatch(/Input "client"/);
     expect(masked).toEqual(
@@ -306,7 +308,7 @@ describe('secrets', () => {
 
   test('a refused secrets line does not quote its value', () => {
     const error = errorOf({ secrets: 'ok=1\nnot a key=hunter2-value' });
-    expect(error.input).toBe('secrets');
+    expect(error.field).toBe('secrets');
     expect(error.message).not.toContain('hunter2-value');
   });
 });
@@ -325,6 +327,6 @@ describe('workspaceFile', () => {
   ])('refuses %s', (_label, path, message) => {
     expect(() => workspaceFile('configs', path, workspace)).toThrow(ConfigurationError);
     expect(() => workspaceFile('configs', path, workspace)).toThrow(message);
-    expect(() => workspaceFile('configs', path, workspace)).toThrow(/Input "configs"/);
+    expect(actionSpelling(() => workspaceFile('configs', path, workspace))).toMatch(/Input "configs"/);
   });
 });
