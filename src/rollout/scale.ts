@@ -7,8 +7,14 @@
 import type { Tenant } from '../core/tenant.js';
 import { parse } from 'yaml';
 import { ConfigurationError } from '../core/errors.js';
-import type { Release } from '../state/history.js';
+import { currentRelease, readHistory, type Release } from '../state/history.js';
 import { showValue } from '../core/names.js';
+import type { CommandRunner } from '../core/exec.js';
+import type { Log } from '../core/log.js';
+import { inspectServices } from '../state/docker.js';
+import type { RolloutPlan } from './deploy.js';
+import type { ScaleRequest } from './request.js';
+import { desiredReplicas } from './verdict.js';
 
 export const MAX_REPLICAS = 100;
 
@@ -67,4 +73,25 @@ export function planScale(release: Release, tenant: Tenant, target: ScaleTarget,
   const fullName = tenant.scoped(service);
   const recorded = release.replicas[fullName] ?? Number(deploy.replicas ?? 1);
   return { service, fullName, from: Number.isFinite(recorded) ? recorded : 1, to: target.replicas };
+}
+
+/**
+ * The scale planner: the client's current release, checked against the target, deployed again with
+ * the new count. The executor takes whatever release is current once it reads the history again.
+ */
+export async function planScaleRollout(runner: CommandRunner, log: Log, request: ScaleRequest): Promise<RolloutPlan> {
+  const { tenant } = request;
+  const current = currentRelease(await readHistory(runner, tenant.name));
+  if (!current) {
+    throw new ConfigurationError(
+      `no deployed release of ${tenant.name} is recorded; deploy it with swarm-deploy before scaling it`,
+      'client',
+    );
+  }
+  const change = planScale(current, tenant, request.target, 'scale');
+  const live = (await inspectServices(runner, [change.fullName])).get(change.fullName);
+  log.info(
+    `Scaling ${change.fullName} from ${live ? desiredReplicas(live) : change.from} to ${change.to} replicas (release ${current.id})`,
+  );
+  return { kind: 'scale', request, restore: { to: current.id, replicas: { [change.service]: change.to } } };
 }

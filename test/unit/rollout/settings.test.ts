@@ -3,7 +3,8 @@ import { actionField } from '../../../src/core/run.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { readDeploySettings, workspaceFile } from '../../../src/rollout/settings.js';
+import { readDeploySettings, workspaceFile, type DeploySettings } from '../../../src/rollout/settings.js';
+import type { DeployRequest } from '../../../src/rollout/request.js';
 import { ConfigurationError } from '../../../src/core/errors.js';
 import { Inputs, mapInputs } from '../../../src/core/inputs.js';
 import { actionSpelling } from '../../support/errors.js';
@@ -51,6 +52,12 @@ function read(overrides: Record<string, string | undefined>, masked: string[] = 
   return readDeploySettings(inputs, env);
 }
 
+/** The deploy request the settings carry (a rollback fails the test). */
+function deployOf(settings: DeploySettings): DeployRequest {
+  if (settings.request.kind !== 'deploy') throw new Error(`expected a deploy, got a ${settings.request.kind}`);
+  return settings.request;
+}
+
 function errorOf(overrides: Record<string, string | undefined>): ConfigurationError {
   try {
     read(overrides);
@@ -81,7 +88,7 @@ describe('readDeploySettings accepts', () => {
       dryRun: false,
       prune: false,
       keepReleases: 10,
-      rollbackTo: undefined,
+      kind: 'deploy',
       registry: undefined,
     });
   });
@@ -126,13 +133,14 @@ describe('readDeploySettings accepts', () => {
       gitSha: 'abcdef1',
       registry: { server: 'https://registry.example.com:5000', username: 'ci', password: 'pa55word' },
     });
-    expect(settings.request.stackText).toContain('image: ${IMAGE}');
-    expect([...settings.request.env]).toEqual([
+    const request = deployOf(settings);
+    expect(request.stackText).toContain('image: ${IMAGE}');
+    expect([...request.env]).toEqual([
       ['GREETING', 'hello'],
       ['PRICE', '$5'],
     ]);
-    expect([...settings.request.secrets.keys()]).toEqual(['db-password', 'api.key']);
-    expect(settings.request.configs.get('nginx.conf')).toBe('server {}\n');
+    expect([...request.secrets.keys()]).toEqual(['db-password', 'api.key']);
+    expect(request.configs.get('nginx.conf')).toBe('server {}\n');
   });
 
   test.each([
@@ -144,8 +152,8 @@ describe('readDeploySettings accepts', () => {
     'release_7',
   ])('rollback-to %s (and then reads no stack file)', (wanted) => {
     const settings = read({ 'rollback-to': wanted, 'stack-file': 'does-not-exist.yml' });
-    expect(settings.request.rollbackTo).toBe(wanted);
-    expect(settings.request.stackText).toBe('');
+    expect(settings.request).toMatchObject({ kind: 'rollback', to: wanted });
+    expect(settings.request).not.toHaveProperty('stackText');
   });
 });
 
