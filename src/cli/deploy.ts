@@ -116,7 +116,7 @@ path, and records the rollback as a release. [release] is a release id, a git sh
 ${ROLLOUT_HELP}`;
 
 /** The flag behind each field of a deploy, where its name differs from the field's. */
-const DEPLOY_FLAGS: Readonly<Record<string, string>> = { configs: '--config' };
+export const DEPLOY_FLAGS: Readonly<Record<string, string>> = { configs: '--config' };
 
 /** How a rollback or a scale names the fields it takes as arguments. */
 export const RESTORE_FLAGS: Readonly<Record<string, string>> = { client: '<client>', 'rollback-to': '[release]' };

@@ -22,6 +22,9 @@ Only a replicated service of the client's stack can be scaled.
 
 ${ROLLOUT_HELP}`;
 
+/** How scale names the fields it takes as arguments. */
+export const SCALE_FLAGS: Readonly<Record<string, string>> = { ...RESTORE_FLAGS, scale: '<service>=<replicas>' };
+
 const scaleOptions = {
   ...rolloutOptions,
   'dry-run': { type: 'boolean', default: false },
@@ -35,11 +38,11 @@ export function scaleCommand(overrides: Partial<OperatorDeps> = {}): Command {
       usage: USAGE,
       options: scaleOptions,
       positionals: { what: 'the client and <service>=<replicas>', min: 2, max: 2 },
-      flags: { ...RESTORE_FLAGS, scale: '<service>=<replicas>' },
+      flags: SCALE_FLAGS,
       async body(run) {
         const { values, io, deps, log } = run;
         const [client = '', spec = ''] = run.args;
-        const target = parseScaleTarget(spec, 'scale');
+        const target = parseScaleTarget(spec);
         const { connection, settings } = await cliRestoreSettings(run, client, values['dry-run']);
         const request = scaleRequest(settings, target);
         const fullName = request.tenant.scoped(request.tenant.unscoped(target.service));

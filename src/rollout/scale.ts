@@ -25,14 +25,15 @@ export interface ScaleTarget {
 }
 
 /** `<service>=<replicas>`, replicas a whole number from 0 to MAX_REPLICAS. */
-export function parseScaleTarget(text: string, input = 'service=replicas'): ScaleTarget {
+/** `field` is the scale target's key, `scale` (`<service>=<replicas>` in the CLI). */
+export function parseScaleTarget(text: string, field = 'scale'): ScaleTarget {
   const match = /^([A-Za-z0-9][A-Za-z0-9_.-]*)=(\d{1,4})$/.exec(text.trim());
   if (!match) {
-    throw new ConfigurationError(`expected <service>=<replicas> such as web=3, got ${showValue(text)}`, input);
+    throw new ConfigurationError(`expected <service>=<replicas> such as web=3, got ${showValue(text)}`, field);
   }
   const replicas = Number(match[2]);
   if (replicas > MAX_REPLICAS) {
-    throw new ConfigurationError(`replicas must be from 0 to ${MAX_REPLICAS}, got ${replicas}`, input);
+    throw new ConfigurationError(`replicas must be from 0 to ${MAX_REPLICAS}, got ${replicas}`, field);
   }
   return { service: match[1] as string, replicas };
 }
@@ -51,7 +52,7 @@ export interface ScaleChange {
  * Checks the target against the release's own stack: only a replicated service of the client's
  * stack can be scaled. Returns the change to deploy.
  */
-export function planScale(release: Release, tenant: Tenant, target: ScaleTarget, input = 'service'): ScaleChange {
+export function planScale(release: Release, tenant: Tenant, target: ScaleTarget, field = 'scale'): ScaleChange {
   const compose = (parse(release.stack, { maxAliasCount: 100 }) ?? {}) as {
     services?: Record<string, { deploy?: { mode?: unknown; replicas?: unknown } | null } | null>;
   };
@@ -60,14 +61,14 @@ export function planScale(release: Release, tenant: Tenant, target: ScaleTarget,
   if (!services.includes(service)) {
     throw new ConfigurationError(
       `${showValue(target.service)} is not a service of ${tenant.name}'s stack (release ${release.id} has ${services.join(', ') || 'no services'})`,
-      input,
+      field,
     );
   }
   const deploy = compose.services?.[service]?.deploy ?? {};
   if (deploy.mode === 'global') {
     throw new ConfigurationError(
       `${tenant.scoped(service)} runs in global mode (one task per node); it has no replica count`,
-      input,
+      field,
     );
   }
   const fullName = tenant.scoped(service);
@@ -88,7 +89,7 @@ export async function planScaleRollout(runner: CommandRunner, log: Log, request:
       'client',
     );
   }
-  const change = planScale(current, tenant, request.target, 'scale');
+  const change = planScale(current, tenant, request.target);
   const live = (await inspectServices(runner, [change.fullName])).get(change.fullName);
   log.info(
     `Scaling ${change.fullName} from ${live ? desiredReplicas(live) : change.from} to ${change.to} replicas (release ${current.id})`,
