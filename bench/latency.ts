@@ -243,9 +243,10 @@ export async function latencyBench(rounds: number, say: (line: string) => void):
   const rendered = (kind: Case | 'noop') => {
     const next = kind === 'good' ? 1 - current : current;
     const image = kind === 'rollback' ? crash : images[next as 0 | 1];
-    const s = settings(inputsFor(client, file, image, images[next as 0 | 1]));
+    const { request } = settings(inputsFor(client, file, image, images[next as 0 | 1]));
+    if (request.kind !== 'deploy') throw new Error('expected a deploy request');
     const id = newReleaseId(new Date());
-    return { next, yaml: prepareStack(s.request, { id, time: new Date().toISOString() }).rendered.yaml };
+    return { next, yaml: prepareStack(request, { id, time: new Date().toISOString() }).rendered.yaml };
   };
 
   const cli = async (round: number, kind: Case): Promise<Sample> => {

@@ -1,12 +1,22 @@
 import { isAbsolute, relative } from 'node:path';
 import { ConfigurationError } from '../core/errors.js';
-import { readDeploySettings, type DeploySettings } from '../rollout/settings.js';
+import { readDeploySettings, readRestoreSettings, type Connection, type DeploySettings } from '../rollout/settings.js';
+import { rollbackRequest, type RolloutRequest, type RolloutSettings } from '../rollout/request.js';
 import { describeResult, runDeploy, type DeployResult } from '../rollout/deploy.js';
 import { formatDiff } from '../rollout/plan.js';
 import { shortImage } from '../rollout/watch.js';
 import { EXIT_FAILURE, EXIT_OK, type CliIo, type Command } from './command.js';
 import { readNamedFile } from './connection.js';
-import { cliActor, cliInputs, cliLog, operatorCommand, printJson, withRunner, type OperatorDeps } from './operator.js';
+import {
+  cliActor,
+  cliInputs,
+  cliLog,
+  operatorCommand,
+  printJson,
+  withRunner,
+  type OperatorDeps,
+  type OperatorRun,
+} from './operator.js';
 import { formatTable, safeText } from './table.js';
 
 /**
@@ -105,12 +115,11 @@ path, and records the rollback as a release. [release] is a release id, a git sh
 
 ${ROLLOUT_HELP}`;
 
-/** The flag behind each action input, where their names differ. */
-export const DEPLOY_FLAGS: Readonly<Record<string, string>> = {
-  configs: '--config',
-  domain: '--domain',
-  'rollback-to': '[release]',
-};
+/** The flag behind each field of a deploy, where its name differs from the field's. */
+export const DEPLOY_FLAGS: Readonly<Record<string, string>> = { configs: '--config' };
+
+/** How a rollback or a scale names the fields it takes as arguments. */
+export const RESTORE_FLAGS: Readonly<Record<string, string>> = { client: '<client>', 'rollback-to': '[release]' };
 
 type RolloutValues = {
   [K in keyof typeof rolloutOptions]?: (typeof rolloutOptions)[K]['type'] extends 'boolean' ? boolean : string;
@@ -256,33 +265,63 @@ export function formatResult(result: DeployResult, withRendered = false): string
   return parts.join('\n');
 }
 
-/** Runs a prepared request over one connection and prints the outcome; exit 0 deployed/planned, else 1. */
+/** Runs a request over one connection and prints the outcome; exit 0 deployed/planned, else 1. */
 export async function runRollout(
-  settings: DeploySettings,
+  { connection, request }: { connection: Connection; request: RolloutRequest },
   io: CliIo,
   deps: OperatorDeps,
   log: ReturnType<typeof cliLog>,
   json: boolean,
   withRendered = false,
 ): Promise<number> {
-  const result = await withRunner(deps, settings.connection, log, (runner) =>
-    runDeploy({ runner, log }, settings.request),
-  );
-  if (json) printJson(io, resultJson(settings.request.tenant.name, result, withRendered));
+  const result = await withRunner(deps, connection, log, (runner) => runDeploy({ runner, log }, request));
+  if (json) printJson(io, resultJson(request.tenant.name, result, withRendered));
   else io.out(formatResult(result, withRendered));
   return result.status === 'deployed' || result.status === 'planned' ? EXIT_OK : EXIT_FAILURE;
 }
 
-/** The settings every CLI rollout reads, with the operator as the actor unless the environment names one. */
+/** What the CLI's rollouts run in: the working directory is the workspace. */
+function cliEnv(io: CliIo, deps: OperatorDeps): NodeJS.ProcessEnv {
+  return { ...deps.env, GITHUB_WORKSPACE: io.cwd };
+}
+
+/** The action's settings from flags (a deploy, a plan, a lock hold), with the operator as the actor unless the environment names one. */
 export function cliSettings(
   values: Record<string, string | undefined>,
   io: CliIo,
   deps: OperatorDeps,
   log: ReturnType<typeof cliLog>,
 ): DeploySettings {
-  const settings = readDeploySettings(cliInputs(values, log), { ...deps.env, GITHUB_WORKSPACE: io.cwd });
+  const settings = readDeploySettings(cliInputs(values, log), cliEnv(io, deps));
   settings.request.actor ??= cliActor(deps.env);
   return settings;
+}
+
+/**
+ * What a rollback or a scale shares, from its flags (and the client argument): the connection and
+ * the rollout settings, with the operator as the actor unless the environment names one.
+ */
+export async function cliRestoreSettings(
+  run: Pick<OperatorRun<typeof rolloutOptions>, 'values' | 'io' | 'deps' | 'log' | 'connectionInputs'>,
+  client: string,
+  dryRun: boolean,
+): Promise<{ connection: Connection; settings: RolloutSettings }> {
+  const { values, io, deps, log } = run;
+  const read = readRestoreSettings(
+    cliInputs(
+      {
+        ...run.connectionInputs(),
+        ...(await secretInputs(values, io, deps)),
+        ...rolloutInputs(values),
+        client,
+        'dry-run': dryRun ? 'true' : undefined,
+      },
+      log,
+    ),
+    cliEnv(io, deps),
+  );
+  read.settings.actor ??= cliActor(deps.env);
+  return read;
 }
 
 const DEPLOY_MODES = {
@@ -341,23 +380,12 @@ export function rollbackCommand(overrides: Partial<OperatorDeps> = {}): Command 
       usage: ROLLBACK_USAGE,
       options: rollbackOptions,
       positionals: { what: 'the client', min: 1, max: 2 },
-      flags: { ...DEPLOY_FLAGS, client: '<client>' },
-      async body({ values, args, io, deps, log, connectionInputs }) {
-        const [client, release = 'previous'] = args;
-        const settings = cliSettings(
-          {
-            ...connectionInputs(),
-            ...(await secretInputs(values, io, deps)),
-            ...rolloutInputs(values),
-            client,
-            'rollback-to': release,
-            'dry-run': values['dry-run'] ? 'true' : undefined,
-          },
-          io,
-          deps,
-          log,
-        );
-        return runRollout(settings, io, deps, log, values.json);
+      flags: RESTORE_FLAGS,
+      async body(run) {
+        const [client = '', release = 'previous'] = run.args;
+        const { connection, settings } = await cliRestoreSettings(run, client, run.values['dry-run']);
+        const request = rollbackRequest(settings, release);
+        return runRollout({ connection, request }, run.io, run.deps, run.log, run.values.json);
       },
     },
     overrides,

@@ -13,6 +13,7 @@ import { deployCommand, planCommand, rollbackCommand } from './deploy.js';
 import { historyCommand } from './history.js';
 import { lockCommand } from './lock.js';
 import { newClientCommand } from './new-client.js';
+import { asCliError } from './operator.js';
 import { scaleCommand } from './scale.js';
 import { statusCommand } from './status.js';
 
@@ -69,7 +70,7 @@ export async function main(
       return EXIT_USAGE;
     }
     // What the user must fix is a usage problem too; anything else failed while running.
-    io.err(`swarm-deploy ${name}: ${errorMessage(error)}`);
+    io.err(`swarm-deploy ${name}: ${errorMessage(asCliError(error))}`);
     return error instanceof ConfigurationError ? EXIT_USAGE : EXIT_FAILURE;
   }
 }

@@ -6,6 +6,7 @@ import { showValue } from '../core/names.js';
 import { Tenant } from '../core/tenant.js';
 import { validateDomain, validatePort } from '../compose/traefik.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo, type Command } from './command.js';
+import { asCliError } from './operator.js';
 
 /**
  * `new-client`: onboarding a client is this command plus adding the repository's secrets. It writes
@@ -353,7 +354,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
   }
   if (values.domain === undefined) throw new UsageError('at least one --domain is required');
 
-  const spec = resolveClientSpec({
+  const spec = resolveSpec({
     name: positionals[0],
     domains: values.domain,
     service: values.service,
@@ -376,6 +377,15 @@ async function run(args: string[], io: CliIo): Promise<number> {
   io.out(`Wrote ${files.map((f) => f.path).join(', ')} in ${dir}.\n`);
   io.out(oneTimeSteps(spec));
   return EXIT_OK;
+}
+
+/** resolveClientSpec, its errors naming the argument or flag the operator typed. */
+function resolveSpec(input: ClientSpecInput): ClientSpec {
+  try {
+    return resolveClientSpec(input);
+  } catch (error) {
+    throw asCliError(error, { name: '<name>' });
+  }
 }
 
 export const newClientCommand: Command = {

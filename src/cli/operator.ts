@@ -73,7 +73,7 @@ export function cliActor(env: NodeJS.ProcessEnv): string {
   }
 }
 
-/** The flag (or environment variable) behind each action input, for error messages. */
+/** The flag (or environment variable) behind each field whose flag is not `--<field>`. */
 const FLAGS: Record<string, string> = {
   ...Object.fromEntries(Object.entries(CONNECTION_ENV).map(([input, env]) => [input, `--${input} (or ${env})`])),
   'ssh-key-passphrase': PASSPHRASE_ENV,
@@ -83,14 +83,19 @@ const FLAGS: Record<string, string> = {
   'lock-message': '--message',
 };
 
-/** An action-input error rewritten to name what the operator typed; other errors pass unchanged. */
+/**
+ * How the CLI names a field: the flag (or environment variable, or argument) that carries it.
+ * `names` are the command's own spellings; a field with no entry is the flag of the same name.
+ */
+export function cliField(field: string, names: Readonly<Record<string, string>> = {}): string {
+  return names[field] ?? FLAGS[field] ?? `--${field}`;
+}
+
+/** A configuration error with its field spelled as the operator types it; other errors pass unchanged. */
 export function asCliError(error: unknown, names: Readonly<Record<string, string>> = {}): unknown {
-  if (!(error instanceof ConfigurationError) || error.input === undefined) return error;
-  const flag = names[error.input] ?? FLAGS[error.input] ?? `--${error.input}`;
-  const message = error.message.replace(/^Input "[^"]*": /, '');
-  const cli = error instanceof LockError ? new LockError(message) : new ConfigurationError(message);
-  cli.message = `${flag}: ${message}`;
-  return cli;
+  if (!(error instanceof ConfigurationError) || error.field === undefined) return error;
+  const message = error.spelled((field) => cliField(field, names));
+  return error instanceof LockError ? new LockError(message) : new ConfigurationError(message);
 }
 
 /**

@@ -34,9 +34,9 @@ export function validateTraefikToken(value: string, input: string): string {
   return value;
 }
 
-export function validatePort(port: number, input = 'port'): number {
+export function validatePort(port: number, field: string): number {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new ConfigurationError(`${port} is not a TCP port (1 to 65535)`, input);
+    throw new ConfigurationError(`${port} is not a TCP port (1 to 65535)`, field);
   }
   return port;
 }

@@ -7,12 +7,21 @@
 
 export class ConfigurationError extends Error {
   override readonly name = 'ConfigurationError';
-  /** The input (or file) at fault, when there is one. */
-  readonly input: string | undefined;
+  /**
+   * The field at fault, when there is one, as a neutral key (`service-port`, `stack-file`): each
+   * boundary spells it its own way (the action `Input "service-port"`, the CLI `--service-port`),
+   * so the message itself never names an input or a flag.
+   */
+  readonly field: string | undefined;
 
-  constructor(message: string, input?: string) {
-    super(input === undefined ? message : `Input "${input}": ${message}`);
-    this.input = input;
+  constructor(message: string, field?: string) {
+    super(message);
+    this.field = field;
+  }
+
+  /** The message led by its field, as one boundary spells it (`spell` gets the field key). */
+  spelled(spell: (field: string) => string): string {
+    return this.field === undefined ? this.message : `${spell(this.field)}: ${this.message}`;
   }
 }
 

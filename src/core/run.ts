@@ -53,7 +53,7 @@ export function memoryState(): StepState & { values: Map<string, string> } {
 
 /**
  * The single run wrapper every action entry uses: outputs first, failure last. A configuration
- * error reads as "fix this input"; a command error carries the exit code and stderr tail; a
+ * error reads as "fix this input" (its field spelled `Input "<input>"`); a command error carries the exit code and stderr tail; a
  * connection or socket failure says so; any other error is reported as internal with its stack
  * in the debug log.
  */
@@ -77,8 +77,13 @@ export async function runAction(
   return failure === undefined ? { outputs: outputs.values } : { outputs: outputs.values, failure };
 }
 
+/** How an action names a field: the input that carries it. */
+export function actionField(field: string): string {
+  return `Input "${field}"`;
+}
+
 export function describeFailure(error: unknown, log: Log): string {
-  if (error instanceof ConfigurationError) return `Configuration error: ${error.message}`;
+  if (error instanceof ConfigurationError) return `Configuration error: ${error.spelled(actionField)}`;
   if (error instanceof CommandError || error instanceof ConnectionError) return error.message;
   // A dropped socket that reached this point is still the network's doing, not a defect to debug.
   if (isNetworkError(error)) return `Connection error: ${errorMessage(error)}`;

@@ -1,7 +1,10 @@
 /**
- * One deploy (or rollback) of a client's stack, end to end: render and judge before touching the
- * swarm, take the client's lock, snapshot, create versioned secrets, send the stack through stdin,
- * watch only what changed, roll the whole stack back when any part fails, and record the release.
+ * One rollout of a client's stack, end to end. A planner turns each kind of request into a plan:
+ * a deploy renders and judges its stack before touching the swarm, a rollback names a recorded
+ * release, a scale (rollout/scale.ts) the current release with a new replica count. The one
+ * executor then takes the client's lock, snapshots, creates versioned secrets, sends the stack
+ * through stdin, watches only what changed, rolls the whole stack back when any part fails, and
+ * records the release.
  */
 import { parseDocument } from 'yaml';
 import { formatDuration } from '../core/duration.js';
@@ -28,11 +31,9 @@ import {
   resolveRollbackTarget,
   writeRelease,
   type Release,
-  type ReleaseKind,
 } from '../state/history.js';
 import { acquireLock, readLock, releaseLock, type HeldLock } from '../state/lock.js';
 import { ensureObjects, pruneObjects, type VersionedObject } from '../state/objects.js';
-import type { PolicySettings } from '../compose/policy.js';
 import { planDiff, type StackDiff } from './plan.js';
 import type { CommandRunner } from '../core/exec.js';
 import { releaseLabels, renderStack, type ReleaseInfo, type RenderedStack } from '../compose/stack.js';
@@ -41,40 +42,10 @@ import { withFingerprint } from '../compose/fingerprint.js';
 import { desiredReplicas, isOurUpdate, taskTemplateChanged } from './verdict.js';
 import { versionedName } from '../state/versioned.js';
 import { RolloutWatch, type ServiceReport, type TimelineEntry, type WatchTarget } from './watch.js';
+import type { DeployRequest, RollbackRequest, RolloutRequest, RolloutSettings } from './request.js';
+import { planScaleRollout } from './scale.js';
 
 export type DeployStatus = 'deployed' | 'rolled-back' | 'failed' | 'planned';
-
-export interface DeployRequest {
-  tenant: Tenant;
-  stackFile: string;
-  stackText: string;
-  image?: string | undefined;
-  env: ReadonlyMap<string, string>;
-  /** Logical secret name → value. */
-  secrets: ReadonlyMap<string, string>;
-  /** Logical config name → content (files from the repository). */
-  configs: ReadonlyMap<string, string>;
-  registry?: { server: string; username: string; password: string } | undefined;
-  timeoutMs: number;
-  autoRollback: boolean;
-  rollbackTo?: string | undefined;
-  dryRun: boolean;
-  prune: boolean;
-  keepReleases: number;
-  policy: PolicySettings;
-  gitSha?: string | undefined;
-  runUrl?: string | undefined;
-  actor?: string | undefined;
-  lockWaitMs: number;
-  /** How long the lock survives a runner that never releases it. */
-  lockExpiryMs?: number | undefined;
-  stuckMs?: number | undefined;
-  /** Use `docker events` to drive the watch (polling only when false). */
-  useEvents?: boolean | undefined;
-  kind?: ReleaseKind;
-  /** With `rollbackTo`: replicas per short service name that replace the recorded ones (the CLI's `scale`). */
-  replicas?: Readonly<Record<string, number>> | undefined;
-}
 
 export interface DeployResult {
   status: DeployStatus;
@@ -100,6 +71,38 @@ export interface Prepared {
   rendered: RenderedStack;
   secrets: VersionedObject[];
   configs: VersionedObject[];
+}
+
+/** What the executor runs: a rendered stack, or a recorded release deployed again. */
+export type RolloutPlan =
+  | { kind: 'deploy'; request: DeployRequest; prepared: Prepared }
+  | { kind: 'rollback' | 'scale'; request: RolloutSettings; restore: RestoreTarget };
+
+export interface RestoreTarget {
+  /** The release asked for: `previous`, a release id, a git sha or an image tag. */
+  to: string;
+  /** Replicas per short service name that replace the recorded ones (a scale). */
+  replicas?: Readonly<Record<string, number>> | undefined;
+}
+
+/** The deploy planner (pure): the stack rendered and judged before any remote command. */
+export function planDeploy(request: DeployRequest, release: ReleaseInfo): RolloutPlan {
+  return { kind: 'deploy', request, prepared: prepareStack(request, release) };
+}
+
+/** The rollback planner: the release asked for, resolved against the history once it is read. */
+export function planRollback(request: RollbackRequest): RolloutPlan {
+  return { kind: 'rollback', request, restore: { to: request.to } };
+}
+
+/**
+ * The recorded release a restoring plan deploys again. A scale takes whatever is current when the
+ * history is read, so it never undoes a deploy that landed in the meantime.
+ */
+function restoreTarget(plan: RolloutPlan & { restore: RestoreTarget }, history: Release[]): Release {
+  return (
+    (plan.kind === 'scale' ? currentRelease(history) : undefined) ?? resolveRollbackTarget(history, plan.restore.to)
+  );
 }
 
 /** Pure: versioned names and the rendered, policy-judged stack. Runs before any remote command. */
@@ -187,7 +190,7 @@ function mainService(
  * of its rendered stack, so those are read by name (one command); a rollback or a pruning deploy
  * lists the whole stack.
  */
-function snapshot(runner: CommandRunner, request: DeployRequest, prepared: Prepared | undefined) {
+function snapshot(runner: CommandRunner, request: RolloutSettings, prepared: Prepared | undefined) {
   if (prepared && !request.prune)
     return inspectServices(runner, stackServiceNames(request.tenant, prepared.rendered.yaml));
   return stackServices(runner, request.tenant.stack);
@@ -235,15 +238,16 @@ function unchangedResult(
  */
 async function alreadyRunning(
   context: DeployContext,
-  request: DeployRequest,
-  prepared: Prepared | undefined,
+  plan: RolloutPlan,
   releaseInfo: ReleaseInfo,
 ): Promise<Omit<DeployResult, 'durationMs'> | undefined> {
   const { runner, log } = context;
+  const { request } = plan;
   const client = request.tenant.name;
-  if (request.rollbackTo === undefined) {
+  if (plan.kind === 'deploy') {
+    const { prepared } = plan;
     // With prune, services left out of the file would be removed: not a question one read answers.
-    if (!prepared || request.prune) return undefined;
+    if (request.prune) return undefined;
     // Swarm records images pinned by digest; a tag is resolved again by Docker on every deploy, so
     // a stack naming one never matches by itself and the read would be a round trip for nothing.
     if (!prepared.rendered.services.every((s) => s.image.includes('@sha256:'))) return undefined;
@@ -264,7 +268,7 @@ async function alreadyRunning(
     return unchangedResult(yaml, request.tenant, services, {
       reason: 'unchanged',
       release: verdict.release,
-      image: request.image,
+      image: plan.request.image,
     });
   }
   const [history, services, lock] = await Promise.all([
@@ -273,10 +277,8 @@ async function alreadyRunning(
     readLock(runner, client),
   ]);
   if (lock) return undefined;
-  const target =
-    (request.kind === 'scale' ? currentRelease(history) : undefined) ??
-    resolveRollbackTarget(history, request.rollbackTo);
-  const yaml = restoreStack(target, request.tenant, releaseInfo, request.replicas);
+  const target = restoreTarget(plan, history);
+  const yaml = restoreStack(target, request.tenant, releaseInfo, plan.restore.replicas);
   const verdict = judgeUnchanged(yaml, request.tenant, services);
   if (!verdict.unchanged) {
     log.debug(`Redeploying release ${target.id}: ${verdict.why}`);
@@ -298,7 +300,24 @@ export interface DeployContext {
   onLock?: (lock: HeldLock) => void;
 }
 
-export async function runDeploy(context: DeployContext, request: DeployRequest): Promise<DeployResult> {
+/** The planner of each kind of request. */
+async function planRollout(
+  context: DeployContext,
+  request: RolloutRequest,
+  release: ReleaseInfo,
+): Promise<RolloutPlan> {
+  switch (request.kind) {
+    case 'deploy':
+      return planDeploy(request, release);
+    case 'rollback':
+      return planRollback(request);
+    case 'scale':
+      return planScaleRollout(context.runner, context.log, request);
+  }
+}
+
+/** Plans the request and runs the plan: the one executor of deploys, rollbacks and scales. */
+export async function runDeploy(context: DeployContext, request: RolloutRequest): Promise<DeployResult> {
   const { runner, log } = context;
   const { tenant } = request;
   const clock = context.clock ?? systemClock;
@@ -314,7 +333,9 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
   const base = { durationMs: 0, services: [], timeline: [], failures: [] };
 
   // 1. Everything that can be judged without the swarm is judged first: nothing remote runs on bad input.
-  const prepared = request.rollbackTo ? undefined : prepareStack(request, releaseInfo);
+  const plan = await planRollout(context, request, releaseInfo);
+  const prepared = plan.kind === 'deploy' ? plan.prepared : undefined;
+  const restore = plan.kind === 'deploy' ? undefined : plan;
   for (const warning of prepared?.rendered.warnings ?? []) {
     log.warning(`[${warning.rule}] ${warning.message}`, {
       file: warning.file,
@@ -326,14 +347,13 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
     const before = await stackServices(runner, tenant.stack);
     const history = await readHistory(runner, tenant.name);
     let yaml = prepared?.rendered.yaml;
-    if (request.rollbackTo)
-      yaml = restoreStack(resolveRollbackTarget(history, request.rollbackTo), tenant, releaseInfo, request.replicas);
+    if (restore) yaml = restoreStack(restoreTarget(restore, history), tenant, releaseInfo, restore.restore.replicas);
     const diff = planDiff(before, yaml ?? '', tenant);
     return { ...base, status: 'planned', diff, rendered: yaml, durationMs: clock.now() - started };
   }
 
   // 2. A redeploy of what already runs is answered from one read, before any lock or write.
-  const unchanged = await alreadyRunning(context, request, prepared, releaseInfo);
+  const unchanged = await alreadyRunning(context, plan, releaseInfo);
   if (unchanged) return { ...unchanged, durationMs: clock.now() - started };
 
   const lock = await acquireLock({
@@ -365,7 +385,7 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
     const historyRead = readHistory(runner, tenant.name);
     historyRead.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     const [history, before, [sentAt, clockOffset], , , login] = await Promise.all([
-      request.rollbackTo ? historyRead : undefined,
+      restore ? historyRead : undefined,
       snapshot(runner, request, p),
       managerClock(runner, clock),
       p ? ensureObjects(runner, log, 'secret', tenant, p.secrets) : undefined,
@@ -383,17 +403,14 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
     let secrets: Record<string, string>;
     let configs: Record<string, string>;
     let restored: Release | undefined;
-    if (request.rollbackTo) {
+    if (restore) {
       // A scale redeploys whatever is current once the lock is held, so it never undoes a deploy
       // that landed while it waited.
-      const recorded = history ?? [];
-      restored =
-        (request.kind === 'scale' ? currentRelease(recorded) : undefined) ??
-        resolveRollbackTarget(recorded, request.rollbackTo);
+      restored = restoreTarget(restore, history ?? []);
       log.info(
-        `${request.kind === 'scale' ? `Scaling ${tenant.name} from` : `Rolling ${tenant.name} back to`} release ${restored.id}${restored.gitSha ? ` (${restored.gitSha.slice(0, 7)})` : ''}`,
+        `${plan.kind === 'scale' ? `Scaling ${tenant.name} from` : `Rolling ${tenant.name} back to`} release ${restored.id}${restored.gitSha ? ` (${restored.gitSha.slice(0, 7)})` : ''}`,
       );
-      yaml = restoreStack(restored, tenant, releaseInfo, request.replicas);
+      yaml = restoreStack(restored, tenant, releaseInfo, restore.restore.replicas);
       secrets = restored.secrets;
       configs = restored.configs;
     } else {
@@ -403,7 +420,12 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
       configs = Object.fromEntries(ready.configs.map((c) => [c.name, c.versioned]));
     }
 
-    const main = mainService(tenant, before, prepared?.rendered, request.image);
+    const main = mainService(
+      tenant,
+      before,
+      prepared?.rendered,
+      plan.kind === 'deploy' ? plan.request.image : undefined,
+    );
     const previousImage = main ? before.get(main)?.Spec.TaskTemplate.ContainerSpec?.Image : undefined;
     const offset = clockOffset;
     log.info(`Deploying stack ${tenant.stack} (release ${releaseId}) through ${runner.description}`);
@@ -481,20 +503,20 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
     const release: Release = {
       id: releaseId,
       client: tenant.name,
-      kind: request.kind ?? (request.rollbackTo ? 'rollback' : 'deploy'),
+      kind: plan.kind,
       time: releaseInfo.time,
       verdict: watch.outcome,
-      gitSha: request.rollbackTo ? restored?.gitSha : request.gitSha,
+      gitSha: restore ? restored?.gitSha : request.gitSha,
       runUrl: request.runUrl,
       actor: request.actor,
-      imageRef: request.rollbackTo ? restored?.imageRef : request.image,
+      imageRef: plan.kind === 'deploy' ? plan.request.image : restored?.imageRef,
       images: Object.fromEntries([...after].map(([name, s]) => [name, s.Spec.TaskTemplate.ContainerSpec?.Image ?? ''])),
       replicas: Object.fromEntries([...after].map(([name, s]) => [name, desiredReplicas(s)])),
       secrets,
       configs,
       stack: yaml,
       restored: restored?.id,
-      replaced: request.rollbackTo && !repeats ? current?.id : undefined,
+      replaced: restore && !repeats ? current?.id : undefined,
       repeats,
       reason: watch.reason ?? (repeats ? 'unchanged' : undefined),
     };

@@ -6,7 +6,15 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { ConfigurationError, errorMessage } from '../core/errors.js';
 import type { Inputs } from '../core/inputs.js';
-import type { DeployRequest } from './deploy.js';
+import {
+  checkRollbackTarget,
+  deployRequest,
+  rollbackRequest,
+  type DeployRequest,
+  type DeployStack,
+  type RollbackRequest,
+  type RolloutSettings,
+} from './request.js';
 import { parseKnownHosts } from '../transport/known-hosts.js';
 import { validateImageRef } from '../core/names.js';
 import { Tenant } from '../core/tenant.js';
@@ -22,7 +30,8 @@ export interface Connection {
 
 export interface DeploySettings {
   connection: Connection;
-  request: DeployRequest;
+  /** A deploy, or a rollback when `rollback-to` is given. */
+  request: DeployRequest | RollbackRequest;
   lock: LockAction;
   lockMessage?: string | undefined;
 }
@@ -121,34 +130,107 @@ export function githubContext(env: NodeJS.ProcessEnv = process.env): {
   };
 }
 
+/** The secret-bearing inputs, read (and masked) before any other input. */
+interface SecretInputs {
+  sshKey: string | undefined;
+  passphrase: string | undefined;
+  registryPassword: string | undefined;
+  secrets: Map<string, string>;
+}
+
+function readSecretInputs(inputs: Inputs): SecretInputs {
+  return {
+    sshKey: inputs.secret('ssh-key'),
+    passphrase: inputs.secret('ssh-key-passphrase'),
+    registryPassword: inputs.secret('registry-password'),
+    secrets: inputs.keyValues('secrets', {
+      secret: true,
+      keyPattern: SECRET_NAME,
+      keyDescription: 'a secret name: letters, digits, _ . -',
+    }),
+  };
+}
+
+function readRegistry(inputs: Inputs, password: string | undefined): RolloutSettings['registry'] {
+  const registry = inputs.optional('registry');
+  const username = inputs.optional('registry-username');
+  if (registry && (!username || !password)) {
+    throw new ConfigurationError('registry-username and registry-password are required with registry', 'registry');
+  }
+  // It becomes a `docker login` argument: a value starting with `-` would read as an option.
+  if (
+    registry &&
+    !/^[A-Za-z0-9][A-Za-z0-9.-]*(:\d+)?(\/[A-Za-z0-9._/-]*)?$/.test(registry.replace(/^https?:\/\//, ''))
+  ) {
+    throw new ConfigurationError(`"${registry}" is not a registry host`, 'registry');
+  }
+  return registry && username && password ? { server: registry, username, password } : undefined;
+}
+
+/** The rollout timeout; a dropped connection gets as long as the rollout itself to come back, and at most a minute. */
+function readTimeout(inputs: Inputs, connection: Connection): number {
+  const timeoutMs = inputs.duration('timeout', '10m', { min: 10_000, max: 6 * 3_600_000 });
+  if (connection.ssh) connection.ssh.reconnectWithinMs = Math.min(60_000, timeoutMs);
+  return timeoutMs;
+}
+
+/** The settings every rollout shares, after the ones read with the stack (registry, timeout). */
+function readRolloutSettings(
+  inputs: Inputs,
+  env: NodeJS.ProcessEnv,
+  read: { tenant: Tenant; registry: RolloutSettings['registry']; timeoutMs: number },
+): RolloutSettings {
+  const context = githubContext(env);
+  const settings: RolloutSettings = {
+    tenant: read.tenant,
+    registry: read.registry,
+    timeoutMs: read.timeoutMs,
+    autoRollback: inputs.boolean('auto-rollback', true),
+    dryRun: inputs.boolean('dry-run', false),
+    prune: inputs.boolean('prune', false),
+    keepReleases: inputs.integer('keep-releases', 10, { min: 2, max: 100 }),
+    gitSha: inputs.optional('git-sha') ?? context.gitSha,
+    runUrl: context.runUrl,
+    actor: context.actor,
+    lockWaitMs: inputs.duration('lock-timeout', '10m', { min: 0, max: 6 * 3_600_000 }),
+    lockExpiryMs: inputs.optional('lock-expiry') ? inputs.duration('lock-expiry', '30m', { min: 1000 }) : undefined,
+    stuckMs: inputs.duration('stuck-timeout', '60s', { min: 1000 }),
+  };
+  if (settings.gitSha !== undefined && !/^[0-9a-f]{7,40}$/.test(settings.gitSha)) {
+    throw new ConfigurationError('expected a hexadecimal commit sha', 'git-sha');
+  }
+  return settings;
+}
+
+/**
+ * The settings of a rollback or a scale, whose stack is a recorded release: the connection, the
+ * client, and what every rollout shares. The CLI's rollback and scale read these.
+ */
+export function readRestoreSettings(
+  inputs: Inputs,
+  env: NodeJS.ProcessEnv = process.env,
+): { connection: Connection; settings: RolloutSettings } {
+  const secret = readSecretInputs(inputs);
+  const tenant = Tenant.parse(inputs.required('client'), 'client');
+  const connection = readConnection(inputs, secret.sshKey, secret.passphrase);
+  const registry = readRegistry(inputs, secret.registryPassword);
+  const timeoutMs = readTimeout(inputs, connection);
+  return { connection, settings: readRolloutSettings(inputs, env, { tenant, registry, timeoutMs }) };
+}
+
 export function readDeploySettings(inputs: Inputs, env: NodeJS.ProcessEnv = process.env): DeploySettings {
   // Secrets first: masked before anything else can be logged.
-  const sshKey = inputs.secret('ssh-key');
-  const passphrase = inputs.secret('ssh-key-passphrase');
-  const registryPassword = inputs.secret('registry-password');
-  const secrets = inputs.keyValues('secrets', {
-    secret: true,
-    keyPattern: SECRET_NAME,
-    keyDescription: 'a secret name: letters, digits, _ . -',
-  });
+  const secret = readSecretInputs(inputs);
 
   const tenant = Tenant.parse(inputs.required('client'), 'client');
   const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
   const lock = inputs.choice('lock', ['deploy', 'hold', 'release'] as const, 'deploy');
   const rollbackTo = inputs.optional('rollback-to');
-  if (
-    rollbackTo !== undefined &&
-    !/^(previous|\d{8}-\d{6}-[0-9a-f]{3}|[0-9a-f]{7,40}|[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$/.test(rollbackTo)
-  ) {
-    throw new ConfigurationError(
-      'expected previous, a release id (20261123-034512-a1b), a git sha or an image tag',
-      'rollback-to',
-    );
-  }
+  if (rollbackTo !== undefined) checkRollbackTarget(rollbackTo);
   const image = inputs.optional('image');
   if (image !== undefined) validateImageRef(image, 'image');
 
-  const connection = readConnection(inputs, sshKey, passphrase);
+  const connection = readConnection(inputs, secret.sshKey, secret.passphrase);
 
   let stackText = '';
   const stackFile = inputs.string('stack-file', 'stack.yml');
@@ -173,46 +255,21 @@ export function readDeploySettings(inputs: Inputs, env: NodeJS.ProcessEnv = proc
     }
   }
 
-  const registry = inputs.optional('registry');
-  const registryUsername = inputs.optional('registry-username');
-  if (registry && (!registryUsername || !registryPassword)) {
-    throw new ConfigurationError('registry-username and registry-password are required with registry', 'registry');
-  }
-  // It becomes a `docker login` argument: a value starting with `-` would read as an option.
-  if (
-    registry &&
-    !/^[A-Za-z0-9][A-Za-z0-9.-]*(:\d+)?(\/[A-Za-z0-9._/-]*)?$/.test(registry.replace(/^https?:\/\//, ''))
-  ) {
-    throw new ConfigurationError(`"${registry}" is not a registry host`, 'registry');
-  }
+  const registry = readRegistry(inputs, secret.registryPassword);
   const tier = inputs.optional('tier');
   if (tier !== undefined && tier !== 'standard' && tier !== 'enterprise') {
     throw new ConfigurationError(`expected standard or enterprise, got "${tier}"`, 'tier');
   }
   const servicePort = inputs.optional('service-port');
-  const timeoutMs = inputs.duration('timeout', '10m', { min: 10_000, max: 6 * 3_600_000 });
-  // A dropped connection gets as long as the rollout itself to come back, and at most a minute.
-  if (connection.ssh) connection.ssh.reconnectWithinMs = Math.min(60_000, timeoutMs);
-  const context = githubContext(env);
-
-  const request: DeployRequest = {
-    tenant,
+  const timeoutMs = readTimeout(inputs, connection);
+  const envValues = inputs.keyValues('env');
+  const stack: DeployStack = {
     stackFile,
     stackText,
     image,
-    env: inputs.keyValues('env'),
-    secrets,
+    env: envValues,
+    secrets: secret.secrets,
     configs,
-    registry:
-      registry && registryUsername && registryPassword
-        ? { server: registry, username: registryUsername, password: registryPassword }
-        : undefined,
-    timeoutMs,
-    autoRollback: inputs.boolean('auto-rollback', true),
-    rollbackTo,
-    dryRun: inputs.boolean('dry-run', false),
-    prune: inputs.boolean('prune', false),
-    keepReleases: inputs.integer('keep-releases', 10, { min: 2, max: 100 }),
     policy: {
       mode: inputs.choice('policy', ['enforce', 'warn'] as const, 'enforce'),
       allowPublishedPorts: inputs.boolean('allow-published-ports', false),
@@ -225,19 +282,11 @@ export function readDeploySettings(inputs: Inputs, env: NodeJS.ProcessEnv = proc
       entrypoint: inputs.optional('entrypoint'),
       certResolver: inputs.optional('cert-resolver'),
     },
-    gitSha: inputs.optional('git-sha') ?? context.gitSha,
-    runUrl: context.runUrl,
-    actor: context.actor,
-    lockWaitMs: inputs.duration('lock-timeout', '10m', { min: 0, max: 6 * 3_600_000 }),
-    lockExpiryMs: inputs.optional('lock-expiry') ? inputs.duration('lock-expiry', '30m', { min: 1000 }) : undefined,
-    stuckMs: inputs.duration('stuck-timeout', '60s', { min: 1000 }),
   };
-  if (request.gitSha !== undefined && !/^[0-9a-f]{7,40}$/.test(request.gitSha)) {
-    throw new ConfigurationError('expected a hexadecimal commit sha', 'git-sha');
-  }
+  const settings = readRolloutSettings(inputs, env, { tenant, registry, timeoutMs });
   return {
     connection,
-    request,
+    request: rollbackTo === undefined ? deployRequest(settings, stack) : rollbackRequest(settings, rollbackTo),
     lock,
     lockMessage: inputs.optional('lock-message'),
   };

@@ -71,7 +71,7 @@ describe('resolveClientSpec', () => {
     ['a port that is not a number', { ...base, servicePort: '80a' }, 'service-port'],
     ['a service name with a dot', { ...base, service: 'a.b' }, 'service'],
   ])('refuses %s, naming the option', (_label, input, option) => {
-    expect(configurationError(() => resolveClientSpec(input)).input).toBe(option);
+    expect(configurationError(() => resolveClientSpec(input)).field).toBe(option);
   });
 });
 

@@ -53,7 +53,7 @@ describe('connection flags', () => {
   });
 
   it('names the flag when a file cannot be read', () => {
-    expect(configurationError(() => connectionInputs({ 'known-hosts': 'nope' }, {}, scratch())).input).toBe(
+    expect(configurationError(() => connectionInputs({ 'known-hosts': 'nope' }, {}, scratch())).field).toBe(
       'known-hosts',
     );
   });

@@ -53,7 +53,7 @@ describe('interpolate', () => {
   ])('%j is an error naming the variable, the file and the line', (text, message) => {
     const error = catchError(() => interpolate(text, env, where));
     expect(error).toBeInstanceOf(ConfigurationError);
-    expect((error as ConfigurationError).input).toBe('env');
+    expect((error as ConfigurationError).field).toBe('env');
     expect(error.message).toMatch(message);
   });
 
@@ -71,7 +71,7 @@ describe('interpolate', () => {
   ])('%j is invalid syntax, like the docker CLI', (text, message) => {
     const error = catchError(() => interpolate(text, env, where));
     expect(error).toBeInstanceOf(ConfigurationError);
-    expect((error as ConfigurationError).input).toBe('stack-file');
+    expect((error as ConfigurationError).field).toBe('stack-file');
     expect(error.message).toMatch(message);
     expect(error.message).toContain('write "$$" for a literal "$"');
   });

@@ -13,6 +13,7 @@ import {
 import type { PolicySettings } from '../../../src/compose/policy.js';
 import { PolicyError, renderStack } from '../../../src/compose/stack.js';
 import { Tenant } from '../../../src/core/tenant.js';
+import { actionSpelling } from '../../support/errors.js';
 
 const fixtures = new URL('../../fixtures/policy/', import.meta.url);
 const fixtureFiles = readdirSync(fixtures)
@@ -306,7 +307,7 @@ describe('validatePolicySettings and tierConstraint', () => {
     [{ defaultMemory: 'lots' }, 'default-memory'],
     [{ defaultMemory: '256M\n' }, 'default-memory'],
   ])('refuses %j', (override, input) => {
-    expect(() => validatePolicySettings(policy(override))).toThrow(`Input "${input}"`);
+    expect(actionSpelling(() => validatePolicySettings(policy(override)))).toMatch(`Input "${input}"`);
   });
 
   test.each([

@@ -13,6 +13,8 @@ import {
 } from '../../../src/compose/stack.js';
 import type { RenderOptions } from '../../../src/compose/stack.js';
 import { Tenant } from '../../../src/core/tenant.js';
+import { actionSpelling } from '../../support/errors.js';
+import { actionField } from '../../../src/core/run.js';
 
 const IMAGE = `registry.example.com/acme/web@sha256:${'ab'.repeat(32)}`;
 
@@ -514,7 +516,7 @@ configs:
     }
     expect(error).toBeInstanceOf(ConfigurationError);
     expect(error).not.toBeInstanceOf(PolicyError);
-    expect((error as ConfigurationError).input).toBe(input);
+    expect((error as ConfigurationError).field).toBe(input);
     expect((error as Error).message).toMatch(message);
   });
 
@@ -645,7 +647,7 @@ services:
       error = caught;
     }
     expect(error).toBeInstanceOf(ConfigurationError);
-    expect((error as ConfigurationError).input).toBe(input);
+    expect((error as ConfigurationError).field).toBe(input);
     expect((error as Error).message).toMatch(message);
   });
 
@@ -665,7 +667,7 @@ services:
         ['cap-add', 5],
         ['published-ports', 6],
       ]);
-      expect((error as Error).message).toMatch(
+      expect((error as PolicyError).spelled(actionField)).toMatch(
         /^Input "stack-file": stack\.yml is refused by the cluster policy \(3 violations\):\n- stack\.yml:4 \[privileged\]/,
       );
     }
@@ -726,7 +728,7 @@ services:
   test.each([['a;rm -rf /'], ['$(id)'], ['../x'], ['\u0441lient'], ['acme\n'], ['x'.repeat(500)]])(
     'client %j is refused before the stack is read',
     (client) => {
-      expect(() => render(SIMPLE, { tenant: Tenant.parse(client) })).toThrow(/^Input "client": /);
+      expect(actionSpelling(() => render(SIMPLE, { tenant: Tenant.parse(client) }))).toMatch(/^Input "client": /);
     },
   );
 

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { ConfigurationError } from '../../../src/core/errors.js';
 import { checkTraefikLabels, ruleHosts, traefikLabels, validateDomain } from '../../../src/compose/traefik.js';
 import { Tenant } from '../../../src/core/tenant.js';
+import { actionSpelling } from '../../support/errors.js';
 
 describe('ruleHosts', () => {
   test.each([
@@ -93,7 +94,7 @@ describe('traefikLabels', () => {
       expect.unreachable();
     } catch (error: unknown) {
       expect(error).toBeInstanceOf(ConfigurationError);
-      expect((error as ConfigurationError).input).toBe(input);
+      expect((error as ConfigurationError).field).toBe(input);
     }
   });
 });
@@ -121,7 +122,7 @@ describe('validateDomain', () => {
     'exаmple.com',
     `${'a'.repeat(64)}.com`,
   ])('refuses %j', (domain) => {
-    expect(() => validateDomain(domain)).toThrow(/Input "domain"/);
+    expect(actionSpelling(() => validateDomain(domain))).toMatch(/Input "domain"/);
   });
 });
 

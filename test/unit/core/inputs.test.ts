@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../../src/core/errors.js';
 import { Inputs, environmentInputs, mapInputs } from '../../../src/core/inputs.js';
+import { actionField } from '../../../src/core/run.js';
 
 function inputs(values: Record<string, string>, masked: string[] = []) {
   return new Inputs(mapInputs(values), (v) => masked.push(v));
@@ -25,8 +26,8 @@ describe('Inputs', () => {
 
   it('names the input when a required one is missing', () => {
     const error = errorOf(() => inputs({ client: '  ' }).required('client'));
-    expect(error.input).toBe('client');
-    expect(error.message).toBe('Input "client": is required and was not supplied');
+    expect(error.field).toBe('client');
+    expect(error.message).toBe('is required and was not supplied');
   });
 
   it.each([
@@ -42,7 +43,7 @@ describe('Inputs', () => {
 
   it.each(['yes', '1', 'on', 'tru', 'false; rm -rf /'])('boolean refuses %j naming the input', (raw) => {
     expect(errorOf(() => inputs({ 'auto-rollback': raw }).boolean('auto-rollback', true)).message).toMatch(
-      /^Input "auto-rollback": expected true or false, got ".+"$/,
+      /^expected true or false, got ".+"$/,
     );
   });
 
@@ -59,7 +60,7 @@ describe('Inputs', () => {
 
   it.each(['10 minutes', 'm10', '-5s', '10x', '5s;reboot'])('duration refuses %j', (raw) => {
     expect(errorOf(() => inputs({ timeout: raw }).duration('timeout', '10m')).message).toMatch(
-      /Input "timeout": expected a duration such as 30s, 10m or 1h30m/,
+      /^expected a duration such as 30s, 10m or 1h30m/,
     );
   });
 
@@ -100,7 +101,7 @@ describe('Inputs', () => {
     const masked: string[] = [];
     const parsed = inputs({ secrets: 'db_password=hunter2-very-secret\napi_key=abc\ndef' }, masked);
     const error = errorOf(() => parsed.keyValues('secrets', { secret: true }));
-    expect(error.message).toBe('Input "secrets": line 3 is not KEY=VALUE');
+    expect(error.spelled(actionField)).toBe('Input "secrets": line 3 is not KEY=VALUE');
     expect(masked).toContain('hunter2-very-secret');
     expect(error.message).not.toContain('def');
   });
@@ -114,14 +115,16 @@ describe('Inputs', () => {
 
   it('parses JSON and names the input on a syntax error', () => {
     expect(inputs({ data: '{"a":[1]}' }).json('data')).toEqual({ a: [1] });
-    expect(errorOf(() => inputs({ data: '{a:1}' }).json('data')).message).toMatch(/^Input "data": expected JSON/);
+    expect(errorOf(() => inputs({ data: '{a:1}' }).json('data')).spelled(actionField)).toMatch(
+      /^Input "data": expected JSON/,
+    );
   });
 
   it('checks choices and integers', () => {
     expect(inputs({ policy: 'warn' }).choice('policy', ['enforce', 'warn'], 'enforce')).toBe('warn');
-    expect(errorOf(() => inputs({ policy: 'off' }).choice('policy', ['enforce', 'warn'], 'enforce')).message).toBe(
-      'Input "policy": expected one of enforce, warn, got "off"',
-    );
+    expect(
+      errorOf(() => inputs({ policy: 'off' }).choice('policy', ['enforce', 'warn'], 'enforce')).spelled(actionField),
+    ).toBe('Input "policy": expected one of enforce, warn, got "off"');
     expect(inputs({ port: '2222' }).integer('port', 22, { min: 1, max: 65535 })).toBe(2222);
     expect(errorOf(() => inputs({ port: '22x' }).integer('port', 22)).message).toMatch(
       /expected a whole number, got "22x"/,

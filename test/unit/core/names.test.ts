@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigurationError } from '../../../src/core/errors.js';
 import { splitImageRef, validateClientName, validateImageRef } from '../../../src/core/names.js';
+import { actionSpelling } from '../../support/errors.js';
 
 describe('validateClientName', () => {
   test.each(['ab', 'acme', 'acme-shop', 'a1', 'client-42', 'a'.repeat(40), 'net-a', 'a-netx'])('accepts %j', (name) => {
@@ -32,7 +33,7 @@ describe('validateClientName', () => {
   ])('refuses %j', (name, reason) => {
     const error = catchError(() => validateClientName(name));
     expect(error).toBeInstanceOf(ConfigurationError);
-    expect(error.message).toMatch(/^Input "client": /);
+    expect((error as ConfigurationError).field).toBe('client');
     expect(error.message).toMatch(reason);
     // The value is shown escaped: no raw newline or NUL reaches a log line.
     expect(error.message).not.toContain('\n');
@@ -44,7 +45,7 @@ describe('validateClientName', () => {
   });
 
   test('names the input it was given', () => {
-    expect(() => validateClientName('Bad', 'tenant')).toThrow(/^Input "tenant": /);
+    expect(actionSpelling(() => validateClientName('Bad', 'tenant'))).toMatch(/^Input "tenant": /);
   });
 
   test('shows a hostile value escaped and shortened', () => {
@@ -99,7 +100,7 @@ describe('validateImageRef', () => {
   ])('refuses %j', (ref, reason) => {
     const error = catchError(() => validateImageRef(ref, 'image'));
     expect(error).toBeInstanceOf(ConfigurationError);
-    expect(error.message).toMatch(/^Input "image": /);
+    expect((error as ConfigurationError).field).toBe('image');
     expect(error.message).toMatch(reason);
     expect(error.message).not.toContain('\n');
   });

@@ -1,14 +1,15 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigurationError } from '../../../src/core/errors.js';
 import { isReleaseConfigName, Tenant } from '../../../src/core/tenant.js';
+import { actionSpelling } from '../../support/errors.js';
 
 describe('Tenant', () => {
   test.each([['a;rm -rf /'], ['$(id)'], ['../x'], ['\u0441lient'], ['acme\n'], ['x'.repeat(500)], ['x-net']])(
     'refuses %j, naming the field it came from',
     (name) => {
-      expect(() => Tenant.parse(name)).toThrow(/^Input "client": /);
+      expect(actionSpelling(() => Tenant.parse(name))).toMatch(/^Input "client": /);
       expect(() => Tenant.parse(name, 'name')).toThrow(ConfigurationError);
-      expect(() => Tenant.parse(name, 'name')).toThrow(/^Input "name": /);
+      expect(actionSpelling(() => Tenant.parse(name, 'name'))).toMatch(/^Input "name": /);
     },
   );
 

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigurationError } from '../../../src/core/errors.js';
 import { parseExpectedBody, parseExpectedStatus, versionMatches } from '../../../src/health/expectations.js';
+import { actionSpelling } from '../../support/errors.js';
 
 describe('parseExpectedStatus', () => {
   test.each([
@@ -21,7 +22,7 @@ describe('parseExpectedStatus', () => {
     '%j is a configuration error naming the input',
     (text) => {
       expect(() => parseExpectedStatus(text)).toThrow(ConfigurationError);
-      expect(() => parseExpectedStatus(text)).toThrow(/expected-status/);
+      expect(actionSpelling(() => parseExpectedStatus(text))).toMatch(/^Input "expected-status": /);
     },
   );
 
@@ -36,7 +37,9 @@ describe('parseExpectedBody', () => {
     expect(parseExpectedBody(undefined)).toBeUndefined();
   });
   test('an invalid one names the input', () => {
-    expect(() => parseExpectedBody('(')).toThrow(/Input "expected-body": not a valid regular expression/);
+    expect(actionSpelling(() => parseExpectedBody('('))).toMatch(
+      /^Input "expected-body": not a valid regular expression/,
+    );
   });
 });
 

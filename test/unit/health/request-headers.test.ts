@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigurationError } from '../../../src/core/errors.js';
 import { parseHeaderLines } from '../../../src/health/request-headers.js';
+import { actionField } from '../../../src/core/run.js';
 
 describe('parseHeaderLines', () => {
   test('reads Name: value lines and masks every value', () => {
@@ -27,7 +28,7 @@ describe('parseHeaderLines', () => {
     }
     expect(error).toBeInstanceOf(ConfigurationError);
     expect((error as Error).message).toMatch(message);
-    expect((error as Error).message).toMatch(/^Input "headers"/);
+    expect((error as ConfigurationError).spelled(actionField)).toMatch(/^Input "headers": /);
     expect((error as Error).message).not.toContain('s3cr3t');
   });
 });

@@ -10,6 +10,7 @@ import {
   semverTag,
   type TagOptions,
 } from '../../../src/image/tags.js';
+import { actionSpelling } from '../../support/errors.js';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const HEAD_SHA = 'fedcba9876543210fedcba9876543210fedcba98';
@@ -71,7 +72,7 @@ describe('sanitizeImageName', () => {
 
   test.each(['', '!!!', 'team//app', 'a'.repeat(257), 'bad_host.com:x/app'])('refuses %j, naming the input', (name) => {
     expect(() => sanitizeImageName(name)).toThrow(ConfigurationError);
-    expect(() => sanitizeImageName(name)).toThrow(/Input "name"/);
+    expect(actionSpelling(() => sanitizeImageName(name))).toMatch(/Input "name"/);
   });
 });
 
@@ -141,11 +142,11 @@ describe('computeTags', () => {
   });
 
   test.each([['latest'], ['Latest']])('extra tag %s is refused without allow-latest', (tag) => {
-    expect(() => computeTags(options({ extraTags: [tag] }))).toThrow(/Input "tags".*allow-latest/);
+    expect(actionSpelling(() => computeTags(options({ extraTags: [tag] })))).toMatch(/Input "tags".*allow-latest/);
   });
 
   test.each([['-bad'], ['.bad'], ['with/slash'], ['x'.repeat(129)]])('invalid extra tag %s is refused', (tag) => {
-    expect(() => computeTags(options({ extraTags: [tag] }))).toThrow(/Input "tags".*not a valid tag/);
+    expect(actionSpelling(() => computeTags(options({ extraTags: [tag] })))).toMatch(/Input "tags".*not a valid tag/);
   });
 
   test.each([['abc'], ['0123456789ABCDEF0123456789ABCDEF0123456Z']])('refuses commit id %s', (sha) => {

@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'vitest';
+import { actionSpelling } from '../../support/errors.js';
 import { ConfigurationError } from '../../../src/core/errors.js';
 import {
   buildPayload,
@@ -161,7 +162,7 @@ describe('parseMentions', () => {
 
   test.each(['@everyone', 'here', '12', 'role:abc'])('%j is refused', (text) => {
     expect(() => parseMentions(text)).toThrow(ConfigurationError);
-    expect(() => parseMentions(text)).toThrow(/mention-on-failure/);
+    expect(actionSpelling(() => parseMentions(text))).toMatch(/^Input "mention-on-failure": /);
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigurationError } from '../../../src/core/errors.js';
 import { parseWebhookUrl, redactWebhook } from '../../../src/notify/webhook-url.js';
+import { actionField } from '../../../src/core/run.js';
 
 const TOKEN = 'Tok3n_s3cret-value';
 const URL_TEXT = `https://discord.com/api/webhooks/123456789012345678/${TOKEN}`;
@@ -35,7 +36,7 @@ describe('parseWebhookUrl', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigurationError);
-    expect((error as Error).message).toMatch(/^Input "webhook-url": /);
+    expect((error as ConfigurationError).spelled(actionField)).toMatch(/^Input "webhook-url": /);
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).not.toContain(TOKEN);
   });

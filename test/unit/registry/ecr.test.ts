@@ -168,7 +168,8 @@ describe('ensureRepository', () => {
     api.on('DescribeRepositories', awsError('RepositoryNotFoundException'));
     const result = registry().ensureRepository(spec({ create: false }));
     await expect(result).rejects.toThrow(ConfigurationError);
-    await expect(result).rejects.toThrow(/Input "repository".*create-repository/);
+    await expect(result).rejects.toThrow(/create-repository/);
+    await expect(result).rejects.toMatchObject({ field: 'repository' });
     expect(api.count('CreateRepository')).toBe(0);
   });
 

@@ -2,7 +2,8 @@ import { describe, expect, test } from 'vitest';
 import { readDeploySettings } from '../../../src/rollout/settings.js';
 import { Inputs, mapInputs } from '../../../src/core/inputs.js';
 import { MemoryLog } from '../../support/memory-log.js';
-import { prepareStack, runDeploy, type DeployRequest } from '../../../src/rollout/deploy.js';
+import { prepareStack, runDeploy } from '../../../src/rollout/deploy.js';
+import type { DeployRequest } from '../../../src/rollout/request.js';
 import type { ServiceInfo } from '../../../src/state/docker.js';
 import { LockError } from '../../../src/state/lock.js';
 import { FINGERPRINT_LABEL, stackFingerprint } from '../../../src/compose/fingerprint.js';
@@ -19,7 +20,9 @@ function request(image = PINNED): DeployRequest {
     mapInputs({ host: 'local', client: 'shop', 'stack-file': 'stack.yml', image, 'keep-releases': '3' }),
     () => undefined,
   );
-  return readDeploySettings(inputs, { GITHUB_WORKSPACE: dir }).request;
+  const { request } = readDeploySettings(inputs, { GITHUB_WORKSPACE: dir });
+  if (request.kind !== 'deploy') throw new Error('expected a deploy request');
+  return request;
 }
 
 /** The service as the last deploy of this very stack left it. */

@@ -1,10 +1,13 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { actionField } from '../../../src/core/run.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { readDeploySettings, workspaceFile } from '../../../src/rollout/settings.js';
+import { readDeploySettings, workspaceFile, type DeploySettings } from '../../../src/rollout/settings.js';
+import type { DeployRequest } from '../../../src/rollout/request.js';
 import { ConfigurationError } from '../../../src/core/errors.js';
 import { Inputs, mapInputs } from '../../../src/core/inputs.js';
+import { actionSpelling } from '../../support/errors.js';
 
 // A real workspace on disk: the stack file, a config, and links that lead in and out of it.
 const root = mkdtempSync(join(tmpdir(), 'sd-settings-'));
@@ -49,6 +52,12 @@ function read(overrides: Record<string, string | undefined>, masked: string[] = 
   return readDeploySettings(inputs, env);
 }
 
+/** The deploy request the settings carry (a rollback fails the test). */
+function deployOf(settings: DeploySettings): DeployRequest {
+  if (settings.request.kind !== 'deploy') throw new Error(`expected a deploy, got a ${settings.request.kind}`);
+  return settings.request;
+}
+
 function errorOf(overrides: Record<string, string | undefined>): ConfigurationError {
   try {
     read(overrides);
@@ -79,7 +88,7 @@ describe('readDeploySettings accepts', () => {
       dryRun: false,
       prune: false,
       keepReleases: 10,
-      rollbackTo: undefined,
+      kind: 'deploy',
       registry: undefined,
     });
   });
@@ -124,13 +133,14 @@ describe('readDeploySettings accepts', () => {
       gitSha: 'abcdef1',
       registry: { server: 'https://registry.example.com:5000', username: 'ci', password: 'pa55word' },
     });
-    expect(settings.request.stackText).toContain('image: ${IMAGE}');
-    expect([...settings.request.env]).toEqual([
+    const request = deployOf(settings);
+    expect(request.stackText).toContain('image: ${IMAGE}');
+    expect([...request.env]).toEqual([
       ['GREETING', 'hello'],
       ['PRICE', '$5'],
     ]);
-    expect([...settings.request.secrets.keys()]).toEqual(['db-password', 'api.key']);
-    expect(settings.request.configs.get('nginx.conf')).toBe('server {}\n');
+    expect([...request.secrets.keys()]).toEqual(['db-password', 'api.key']);
+    expect(request.configs.get('nginx.conf')).toBe('server {}\n');
   });
 
   test.each([
@@ -142,8 +152,8 @@ describe('readDeploySettings accepts', () => {
     'release_7',
   ])('rollback-to %s (and then reads no stack file)', (wanted) => {
     const settings = read({ 'rollback-to': wanted, 'stack-file': 'does-not-exist.yml' });
-    expect(settings.request.rollbackTo).toBe(wanted);
-    expect(settings.request.stackText).toBe('');
+    expect(settings.request).toMatchObject({ kind: 'rollback', to: wanted });
+    expect(settings.request).not.toHaveProperty('stackText');
   });
 });
 
@@ -248,9 +258,9 @@ describe('readDeploySettings refuses, naming the input', () => {
     ['a service port out of range', { 'service-port': '70000' }, 'service-port', /at most 65535/],
   ])('%s', (_label, overrides, input, message) => {
     const error = errorOf(overrides);
-    expect(error.input).toBe(input);
+    expect(error.field).toBe(input);
     expect(error.message).toMatch(message);
-    expect(error.message.startsWith(`Input "${input}": `)).toBe(true);
+    expect(error.spelled(actionField)).toBe(`Input "${input}": ${error.message}`);
   });
 });
 
@@ -294,7 +304,7 @@ describe('secrets', () => {
     try {
       read({ ...secretInputs, client: 'BAD' }, masked);
     } catch (error) {
-      message = (error as Error).message;
+      message = (error as ConfigurationError).spelled(actionField);
     }
     expect(message).toMatch(/Input "client"/);
     expect(masked).toEqual(
@@ -306,7 +316,7 @@ describe('secrets', () => {
 
   test('a refused secrets line does not quote its value', () => {
     const error = errorOf({ secrets: 'ok=1\nnot a key=hunter2-value' });
-    expect(error.input).toBe('secrets');
+    expect(error.field).toBe('secrets');
     expect(error.message).not.toContain('hunter2-value');
   });
 });
@@ -325,6 +335,6 @@ describe('workspaceFile', () => {
   ])('refuses %s', (_label, path, message) => {
     expect(() => workspaceFile('configs', path, workspace)).toThrow(ConfigurationError);
     expect(() => workspaceFile('configs', path, workspace)).toThrow(message);
-    expect(() => workspaceFile('configs', path, workspace)).toThrow(/Input "configs"/);
+    expect(actionSpelling(() => workspaceFile('configs', path, workspace))).toMatch(/Input "configs"/);
   });
 });

@@ -9,6 +9,8 @@ import {
   type Release,
 } from '../../../src/state/history.js';
 import { Tenant } from '../../../src/core/tenant.js';
+import { actionSpelling } from '../../support/errors.js';
+import { actionField } from '../../../src/core/run.js';
 
 describe('newReleaseId', () => {
   test('is the UTC date and time plus three hex characters', () => {
@@ -156,10 +158,10 @@ describe('resolveRollbackTarget: a named release', () => {
 
   test('refuses a release that did not end deployed, naming its verdict and the input', () => {
     expect(() => resolveRollbackTarget(history, failed.id)).toThrow(ConfigurationError);
-    expect(() => resolveRollbackTarget(history, failed.id)).toThrow(
+    expect(actionSpelling(() => resolveRollbackTarget(history, failed.id))).toMatch(
       /Input "rollback-to": release 20261104-100000-fff ended rolled-back/,
     );
-    expect(() => resolveRollbackTarget(history, failed.id, 'version')).toThrow(/Input "version"/);
+    expect(actionSpelling(() => resolveRollbackTarget(history, failed.id, 'version'))).toMatch(/Input "version"/);
   });
 
   test.each([
@@ -197,7 +199,7 @@ describe('resolveRollbackTarget: a named release', () => {
       resolveRollbackTarget(history, 'v404');
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigurationError);
-      message = (error as Error).message;
+      message = (error as ConfigurationError).spelled(actionField);
     }
     expect(message).toContain('Input "rollback-to"');
     expect(message).toContain('no deployed release matches "v404"');

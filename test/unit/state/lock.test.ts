@@ -177,7 +177,7 @@ describe('acquireLock', () => {
     swarm.put('sdl.acme', otherHolder(clock, { message: 'not used for deploys' }));
     const error = await acquireLock({ ...options, waitMs: 5500 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LockError);
-    expect((error as LockError).input).toBe('lock-timeout');
+    expect((error as LockError).field).toBe('lock-timeout');
     expect((error as Error).message).toMatch(
       /gave up after waiting 5\.5s for the deploy lock of acme, held by a deploy by octocat — https:\/\/github\.com\/acme\/web\/actions\/runs\/7 \(held for 35\.5s/,
     );
@@ -266,7 +266,7 @@ describe('acquireLock', () => {
     );
     const error = await acquireLock({ ...options, waitMs: 600_000 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LockError);
-    expect((error as LockError).input).toBe('lock');
+    expect((error as LockError).field).toBe('lock');
     expect((error as Error).message).toMatch(
       /deploys of acme are on hold: a maintenance hold by octocat — .*runs\/7 \(held for 30s\): "restoring the database"\. Release it with lock: release/,
     );
