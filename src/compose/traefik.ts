@@ -218,7 +218,7 @@ export function checkTraefikLabels(
       if (!tenant.ownsRouter(name)) {
         problems.push({
           key,
-          message: `label ${key}: Traefik ${named[2]} names must start with "${tenant.name}-" so they cannot collide with another client's`,
+          message: `label ${key}: Traefik ${named[2]} names must start with "${tenant.routerPrefix}" so they cannot collide with another client's`,
         });
         continue;
       }

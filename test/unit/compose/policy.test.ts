@@ -188,12 +188,12 @@ describe('judgeStack', () => {
     ['apparmor unconfined', service({ security_opt: ['apparmor=unconfined'] }), ['security-opt']],
     [
       'label list form with a foreign host',
-      service({ deploy: { labels: ['traefik.http.routers.acme-x.rule=Host(`evil.com`)'] } }),
+      service({ deploy: { labels: ['traefik.http.routers.acme_x.rule=Host(`evil.com`)'] } }),
       ['traefik-labels'],
     ],
     [
       'container labels are checked too',
-      service({ labels: { 'traefik.http.routers.acme-x.rule': 'Host(`evil.com`)' } }),
+      service({ labels: { 'traefik.http.routers.acme_x.rule': 'Host(`evil.com`)' } }),
       ['traefik-labels'],
     ],
     [

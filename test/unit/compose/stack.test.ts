@@ -598,10 +598,10 @@ services:
     const web = doc.services.web.deploy;
     expect(web.labels).toMatchObject({
       'traefik.enable': 'true',
-      'traefik.http.routers.acme-web.rule': 'Host(`acme.example.com`) || Host(`www.acme.example.com`)',
-      'traefik.http.routers.acme-web.entrypoints': 'websecure',
-      'traefik.http.routers.acme-web.tls.certresolver': 'le',
-      'traefik.http.services.acme-web.loadbalancer.server.port': '8080',
+      'traefik.http.routers.acme_web.rule': 'Host(`acme.example.com`) || Host(`www.acme.example.com`)',
+      'traefik.http.routers.acme_web.entrypoints': 'websecure',
+      'traefik.http.routers.acme_web.tls.certresolver': 'le',
+      'traefik.http.services.acme_web.loadbalancer.server.port': '8080',
       'traefik.swarm.network': 'acme-net',
     });
     expect(Object.keys(doc.services.worker.deploy.labels).filter((k) => k.startsWith('traefik.'))).toStrictEqual([]);

@@ -56,9 +56,9 @@ describe('traefikLabels', () => {
       traefikLabels({ tenant: Tenant.parse('acme'), service: 'web', domains: ['acme.example.com'], port: 8080 }),
     ).toStrictEqual({
       'traefik.enable': 'true',
-      'traefik.http.routers.acme-web.rule': 'Host(`acme.example.com`)',
-      'traefik.http.routers.acme-web.service': 'acme-web',
-      'traefik.http.services.acme-web.loadbalancer.server.port': '8080',
+      'traefik.http.routers.acme_web.rule': 'Host(`acme.example.com`)',
+      'traefik.http.routers.acme_web.service': 'acme_web',
+      'traefik.http.services.acme_web.loadbalancer.server.port': '8080',
       'traefik.swarm.network': 'acme-net',
     });
   });
@@ -72,10 +72,10 @@ describe('traefikLabels', () => {
       entrypoint: 'websecure',
       certResolver: 'letsencrypt',
     });
-    expect(labels['traefik.http.routers.acme-web-v2.rule']).toBe('Host(`a.example.com`) || Host(`b.example.com`)');
-    expect(labels['traefik.http.routers.acme-web-v2.entrypoints']).toBe('websecure');
-    expect(labels['traefik.http.routers.acme-web-v2.tls.certresolver']).toBe('letsencrypt');
-    expect(labels['traefik.http.services.acme-web-v2.loadbalancer.server.port']).toBe('3000');
+    expect(labels['traefik.http.routers.acme_web-v2.rule']).toBe('Host(`a.example.com`) || Host(`b.example.com`)');
+    expect(labels['traefik.http.routers.acme_web-v2.entrypoints']).toBe('websecure');
+    expect(labels['traefik.http.routers.acme_web-v2.tls.certresolver']).toBe('letsencrypt');
+    expect(labels['traefik.http.services.acme_web-v2.loadbalancer.server.port']).toBe('3000');
   });
 
   test.each([
@@ -130,16 +130,18 @@ describe('checkTraefikLabels', () => {
   const networks = ['acme-net', 'acme_back'];
   test.each([
     [{ 'traefik.enable': 'true' }, []],
-    [{ 'traefik.http.routers.acme-web.rule': 'Host(`acme.example.com`)' }, []],
-    [{ 'traefik.http.routers.acme.rule': 'Host(`www.acme.example.com`) && PathPrefix(`/x`)' }, []],
-    [{ 'traefik.http.routers.acme-web.rule': 'Host(`globex.com`)' }, ['routes globex.com']],
-    [{ 'traefik.http.routers.acme-web.rule': 'PathPrefix(`/`)' }, ['does not restrict the host']],
-    [{ 'traefik.tcp.routers.acme-db.rule': 'HostSNI(`*`)' }, ['does not restrict the host']],
-    [{ 'traefik.http.routers.acme-web.rule': 'Host(`acme.example.com`' }, ['could not be checked']],
-    [{ 'traefik.http.routers.web.rule': 'Host(`acme.example.com`)' }, ['names must start with "acme-"']],
-    [{ 'traefik.http.middlewares.auth.basicauth.users': 'x' }, ['names must start with "acme-"']],
-    [{ 'traefik.http.services.globex-web.loadbalancer.server.port': '80' }, ['names must start with "acme-"']],
-    [{ 'traefik.udp.routers.acme-dns.entrypoints': 'dns' }, ['UDP routers']],
+    [{ 'traefik.http.routers.acme_web.rule': 'Host(`acme.example.com`)' }, []],
+    [{ 'traefik.http.routers.acme_www.rule': 'Host(`www.acme.example.com`) && PathPrefix(`/x`)' }, []],
+    [{ 'traefik.http.routers.acme_web.rule': 'Host(`globex.com`)' }, ['routes globex.com']],
+    [{ 'traefik.http.routers.acme_web.rule': 'PathPrefix(`/`)' }, ['does not restrict the host']],
+    [{ 'traefik.tcp.routers.acme_db.rule': 'HostSNI(`*`)' }, ['does not restrict the host']],
+    [{ 'traefik.http.routers.acme_web.rule': 'Host(`acme.example.com`' }, ['could not be checked']],
+    [{ 'traefik.http.routers.web.rule': 'Host(`acme.example.com`)' }, ['names must start with "acme_"']],
+    [{ 'traefik.http.middlewares.auth.basicauth.users': 'x' }, ['names must start with "acme_"']],
+    [{ 'traefik.http.services.globex_web.loadbalancer.server.port': '80' }, ['names must start with "acme_"']],
+    [{ 'traefik.udp.routers.acme_dns.entrypoints': 'dns' }, ['UDP routers']],
+    [{ 'traefik.http.routers.acme-eu_web.rule': 'Host(`acme.example.com`)' }, ['names must start with "acme_"']],
+    [{ 'traefik.http.services.acme-web.loadbalancer.server.port': '80' }, ['names must start with "acme_"']],
     [{ 'traefik.swarm.network': 'acme-net' }, []],
     [{ 'traefik.swarm.network': 'acme_back' }, []],
     [{ 'traefik.swarm.network': 'globex-net' }, ['not one of the client']],
@@ -153,7 +155,7 @@ describe('checkTraefikLabels', () => {
 
   test('with no domains given, no hand-written rule is allowed', () => {
     const found = checkTraefikLabels(
-      { 'traefik.http.routers.acme-web.rule': 'Host(`acme.example.com`)' },
+      { 'traefik.http.routers.acme_web.rule': 'Host(`acme.example.com`)' },
       Tenant.parse('acme'),
       [],
       ['acme-net'],
