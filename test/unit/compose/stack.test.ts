@@ -637,17 +637,22 @@ services:
     [{ domains: ['acme.example.com`) || PathPrefix(`/'] }, 'domain', /not a host name/],
     [{ defaultMemory: 'much' }, 'default-memory', /not a memory size/],
     [{ entrypoint: 'a b' }, 'entrypoint', /may contain only/],
-  ])('routing settings %j are refused naming the input', (override, input, message) => {
-    let error: unknown;
-    try {
-      render(TWO, { policy: { ...routing, ...override } });
-    } catch (caught: unknown) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(ConfigurationError);
-    expect((error as ConfigurationError).input).toBe(input);
-    expect((error as Error).message).toMatch(message);
-  });
+    [{ entrypoint: 'traefik' }, 'entrypoint', /not one of the platform's Traefik entrypoints \(web, websecure\)/],
+    [{ entrypoints: ['internal'] }, 'entrypoint', /not one of the platform's Traefik entrypoints \(internal\)/],
+  ] as [Partial<PolicySettings>, string, RegExp][])(
+    'routing settings %j are refused naming the input',
+    (override, input, message) => {
+      let error: unknown;
+      try {
+        render(TWO, { policy: { ...routing, ...override } });
+      } catch (caught: unknown) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as ConfigurationError).input).toBe(input);
+      expect((error as Error).message).toMatch(message);
+    },
+  );
 
   test('one service is routed without naming it', () => {
     const rendered = render(SIMPLE, { policy: { ...routing, routedService: undefined } });
