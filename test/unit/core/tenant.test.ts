@@ -3,14 +3,21 @@ import { ConfigurationError } from '../../../src/core/errors.js';
 import { isReleaseConfigName, Tenant } from '../../../src/core/tenant.js';
 
 describe('Tenant', () => {
-  test.each([['a;rm -rf /'], ['$(id)'], ['../x'], ['\u0441lient'], ['acme\n'], ['x'.repeat(500)], ['x-net']])(
-    'refuses %j, naming the field it came from',
-    (name) => {
-      expect(() => Tenant.parse(name)).toThrow(/^Input "client": /);
-      expect(() => Tenant.parse(name, 'name')).toThrow(ConfigurationError);
-      expect(() => Tenant.parse(name, 'name')).toThrow(/^Input "name": /);
-    },
-  );
+  test.each([
+    ['a;rm -rf /'],
+    ['$(id)'],
+    ['../x'],
+    ['\u0441lient'],
+    ['acme\n'],
+    ['x'.repeat(500)],
+    ['x-net'],
+    ['traefik'],
+    ['sd-x'],
+  ])('refuses %j, naming the field it came from', (name) => {
+    expect(() => Tenant.parse(name)).toThrow(/^Input "client": /);
+    expect(() => Tenant.parse(name, 'name')).toThrow(ConfigurationError);
+    expect(() => Tenant.parse(name, 'name')).toThrow(/^Input "name": /);
+  });
 
   test('owns the names derived from the client name', () => {
     const shop = Tenant.parse('shop');
