@@ -426,6 +426,8 @@ const MIDDLEWARES: Record<string, readonly Field[]> = {
   ],
 };
 
+const NOT_ALLOWED = 'not a label a client may set (see the allowed Traefik labels)';
+
 /** `traefik.<protocol>.<kind>.<name>.<field>` */
 const NAMED = /^traefik\.([a-z]+)\.([a-z]+)\.([^.]+)\.(.+)$/i;
 
@@ -434,7 +436,7 @@ function labelProblem(key: string, value: string, scope: LabelScope): string | u
   const global = GLOBAL[key.toLowerCase()];
   if (global !== undefined) return global(value, scope);
   const named = NAMED.exec(key);
-  if (named === null) return 'not a label a client may set (see the allowed Traefik labels)';
+  if (named === null) return NOT_ALLOWED;
   const protocol = (named[1] as string).toLowerCase();
   const kind = (named[2] as string).toLowerCase();
   const name = named[3] as string;
@@ -457,7 +459,7 @@ function labelProblem(key: string, value: string, scope: LabelScope): string | u
     option = field.slice(type.length + 1);
   }
   const check = fields?.find(([pattern]) => pattern.test(option))?.[1];
-  if (check === undefined) return 'not a label a client may set (see the allowed Traefik labels)';
+  if (check === undefined) return NOT_ALLOWED;
   return check(value, scope);
 }
 
@@ -473,7 +475,9 @@ export function checkTraefikLabels(labels: Readonly<Record<string, unknown>>, sc
     if (!key.trimStart().toLowerCase().startsWith('traefik.')) continue;
     const value = raw === null || raw === undefined ? '' : String(raw);
     const problem = labelProblem(key, value, scope);
-    if (problem !== undefined) problems.push({ key, message: `label ${key}: ${problem}` });
+    // A key with spaces or control characters is shown escaped, so it cannot forge a log line.
+    const shown = /^[\x21-\x7e]+$/.test(key) ? key : showValue(key, 120);
+    if (problem !== undefined) problems.push({ key, message: `label ${shown}: ${problem}` });
   }
   return problems;
 }

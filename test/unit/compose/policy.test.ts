@@ -197,6 +197,28 @@ describe('judgeStack', () => {
       ['traefik-labels'],
     ],
     [
+      'list-form labels referring to another provider',
+      service({ deploy: { labels: ['traefik.http.routers.acme_x.service=api@internal', 'traefik.enable=true'] } }),
+      ['traefik-labels'],
+    ],
+    [
+      'a key outside the allow-list, in capitals',
+      service({ deploy: { labels: { 'TRAEFIK.http.services.acme_x.loadBalancer.server.URL': 'http://10.0.0.1' } } }),
+      ['traefik-labels'],
+    ],
+    [
+      'an entrypoint the platform names',
+      service({ deploy: { labels: { 'traefik.http.routers.acme_x.entrypoints': 'internal' } } }),
+      [],
+      [],
+      { entrypoints: ['internal'] },
+    ],
+    [
+      "another client's router name",
+      service({ deploy: { labels: { 'traefik.http.routers.acme-eu_x.rule': 'Host(`acme.example.com`)' } } }),
+      ['traefik-labels'],
+    ],
+    [
       'tier constraint when no tier is set',
       service({ deploy: { placement: { constraints: ['node.labels.tier==standard'] } } }),
       ['placement'],

@@ -287,6 +287,14 @@ describe('checkTraefikLabels', () => {
     for (const message of found) expect(message).toMatch(/\(none given\)/);
   });
 
+  test('a key with a newline or spaces is shown escaped', () => {
+    const found = check({ 'traefik.http.routers.acme_web.rule\n::error::forged': 'x', ' traefik.enable': 'true' });
+    expect(found).toStrictEqual([
+      'label "traefik.http.routers.acme_web.rule\\n::error::forged": not a label a client may set (see the allowed Traefik labels)',
+      'label " traefik.enable": not a label a client may set (see the allowed Traefik labels)',
+    ]);
+  });
+
   test('the platform may name other entrypoints', () => {
     expect(check({ [`${router}.entrypoints`]: 'internal' }, { entrypoints: ['internal'] })).toStrictEqual([]);
     expect(check({ [`${router}.entrypoints`]: 'web' }, { entrypoints: ['internal'] })).toHaveLength(1);
