@@ -2,7 +2,7 @@ import { ConfigurationError } from '../core/errors.js';
 import type { Tenant } from '../core/tenant.js';
 import type { YamlPath } from './interpolate.js';
 import { showValue } from '../core/names.js';
-import { checkTraefikLabels } from './traefik.js';
+import { checkTraefikLabels, DEFAULT_ENTRYPOINTS } from './traefik.js';
 
 /**
  * The policy gate of the shared cluster: what one client's stack may not do because it would
@@ -30,6 +30,13 @@ export interface PolicySettings {
   routedService?: string | undefined;
   entrypoint?: string | undefined;
   certResolver?: string | undefined;
+  /** The shared Traefik's entrypoints a router may use (default DEFAULT_ENTRYPOINTS: `web`, `websecure`). */
+  entrypoints?: readonly string[] | undefined;
+}
+
+/** The entrypoints routers of the client may listen on. */
+export function platformEntrypoints(policy: PolicySettings): readonly string[] {
+  return policy.entrypoints ?? DEFAULT_ENTRYPOINTS;
 }
 
 /** Every rule the gate reports; all but the ADVISORY_RULES refuse a stack in enforce mode. */
@@ -344,7 +351,13 @@ export function judgeStack(stack: JudgedStack, policy: PolicySettings): Violatio
           );
         }
       }
-      for (const problem of checkTraefikLabels(byKey, tenant, policy.domains, ownNetworks)) {
+      const scope = {
+        tenant,
+        domains: policy.domains,
+        networks: ownNetworks,
+        entrypoints: platformEntrypoints(policy),
+      };
+      for (const problem of checkTraefikLabels(byKey, scope)) {
         refuse('traefik-labels', pathOf.get(problem.key) ?? path, `service "${name}": ${problem.message}`);
       }
     }

@@ -12,6 +12,7 @@ import {
   labelEntries,
   namedVolumeMounts,
   objectName,
+  platformEntrypoints,
   record,
   serviceNetworks,
   serviceReferences,
@@ -347,7 +348,16 @@ function validateSettings(options: RenderOptions): RenderSettings {
   const { policy } = options;
   validatePolicySettings(policy);
   const domains = policy.domains.map((domain) => validateDomain(domain));
-  if (policy.entrypoint !== undefined) validateTraefikToken(policy.entrypoint, 'entrypoint');
+  if (policy.entrypoint !== undefined) {
+    validateTraefikToken(policy.entrypoint, 'entrypoint');
+    const allowed = platformEntrypoints(policy);
+    if (!allowed.includes(policy.entrypoint)) {
+      throw new ConfigurationError(
+        `${showValue(policy.entrypoint)} is not one of the platform's Traefik entrypoints (${allowed.join(', ')})`,
+        'entrypoint',
+      );
+    }
+  }
   if (policy.certResolver !== undefined) validateTraefikToken(policy.certResolver, 'cert-resolver');
   if (options.image !== undefined) validateImageRef(options.image, 'image');
   const supplied: Supplied = {

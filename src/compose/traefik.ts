@@ -188,68 +188,296 @@ export interface LabelProblem {
   message: string;
 }
 
-/** Kinds of named Traefik objects a label can define (`traefik.<protocol>.<kind>.<name>.…`). */
-const NAMED = /^traefik\.(http|tcp|udp)\.(routers|services|middlewares|serverstransports)\.([^.]+)\./i;
+/** The Traefik entrypoints a client may use when the platform names none (the platform's `web` and `websecure`). */
+export const DEFAULT_ENTRYPOINTS: readonly string[] = ['web', 'websecure'];
+
+/** What a client's hand-written labels may refer to. */
+export interface LabelScope {
+  tenant: Tenant;
+  /** The client's host names as the platform knows them (the `domain` settings). */
+  domains: readonly string[];
+  /** Networks Traefik may use to reach the service (the client's network and the stack's own, as Swarm names them). */
+  networks: readonly string[];
+  /** The shared Traefik's entrypoints a router may listen on. */
+  entrypoints: readonly string[];
+}
+
+/** A value check: the problem with `value` (a phrase completing "label <key>: "), or undefined. */
+type ValueCheck = (value: string, scope: LabelScope) => string | undefined;
+
+/** A label key (the part after the object's name, lowercase) and the check of its value. */
+type Field = readonly [RegExp, ValueCheck];
+
+const NAME = /^[A-Za-z0-9_-]+$/;
+const PROVIDER_SUFFIX = /@/;
+
+const free: ValueCheck = () => undefined;
+
+const bool: ValueCheck = (value) =>
+  /^(true|false)$/i.test(value.trim()) ? undefined : `${showValue(value)} is not true or false`;
+
+const port: ValueCheck = (value) => {
+  const text = value.trim();
+  return /^\d{1,5}$/.test(text) && Number(text) >= 1 && Number(text) <= 65535
+    ? undefined
+    : `${showValue(value)} is not a TCP port (1 to 65535)`;
+};
+
+/** Router priorities: Traefik's own routers (ACME challenges, the dashboard) sit near the top of the integer range. */
+const PRIORITY_MAX = 100_000;
+const priority: ValueCheck = (value) =>
+  /^\d{1,6}$/.test(value.trim()) && Number(value.trim()) <= PRIORITY_MAX
+    ? undefined
+    : `${showValue(value)} is not a priority from 0 to ${PRIORITY_MAX}`;
+
+const token: ValueCheck = (value) =>
+  TOKEN.test(value) && value.length <= 64
+    ? undefined
+    : `${showValue(value)} may contain only letters, digits, '_' and '-'`;
+
+const oneOf =
+  (...allowed: string[]): ValueCheck =>
+  (value) =>
+    allowed.includes(value.trim().toLowerCase())
+      ? undefined
+      : `${showValue(value)} is not one of ${allowed.join(', ')}`;
+
+function items(value: string): string[] {
+  return value.split(',').map((item) => item.trim());
+}
+
+/** A reference to a router, service or middleware: one of the client's own names, with no `@provider`. */
+const ownName: ValueCheck = (value, { tenant }) => {
+  const name = value.trim();
+  if (PROVIDER_SUFFIX.test(name)) {
+    return `${showValue(value)} refers to an object of another provider ("@..."); references stay inside the client's stack`;
+  }
+  if (!NAME.test(name)) return `${showValue(value)} is not a Traefik name (letters, digits, '_' and '-')`;
+  if (!tenant.ownsRouter(name)) {
+    return `${showValue(value)} is not one of the client's names ("${tenant.routerPrefix}...")`;
+  }
+  return undefined;
+};
+
+const ownNames: ValueCheck = (value, scope) => {
+  for (const item of items(value)) {
+    const problem = ownName(item, scope);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+};
+
+function knownDomains({ domains }: LabelScope): string {
+  return domains.length > 0 ? domains.join(', ') : 'none given';
+}
+
+/** A host name (TLS domains): one of the client's domains; with none known, none is. */
+const ownDomains: ValueCheck = (value, scope) => {
+  const allowed = new Set(scope.domains.map((domain) => domain.toLowerCase()));
+  const foreign = items(value).filter((host) => !allowed.has(host.toLowerCase()));
+  return foreign.length === 0
+    ? undefined
+    : `${showValue(foreign.join(', '))} is not among the client's domains (${knownDomains(scope)})`;
+};
 
 /**
- * Check hand-written `traefik.*` labels of one service. `networks` are the networks Traefik may
- * use to reach it (the client's network and the stack's own networks, as Swarm names them).
+ * An address Traefik itself calls (forwardauth): http(s) on the default port of one of the
+ * client's domains. Traefik sits on every client's network, so any other address would let a
+ * client make it call another tenant's services, the nodes or the cloud's metadata endpoint.
  */
-export function checkTraefikLabels(
-  labels: Readonly<Record<string, unknown>>,
-  tenant: Tenant,
-  domains: readonly string[],
-  networks: readonly string[],
-): LabelProblem[] {
+const ownAddress: ValueCheck = (value, scope) => {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    return `${showValue(value)} is not a URL`;
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.port !== '' || url.username !== '') {
+    return `${showValue(value)} must be an http(s) URL on the default port, without credentials`;
+  }
+  const problem = ownDomains(url.hostname, scope);
+  return problem === undefined
+    ? undefined
+    : `the address ${showValue(value)} is not on one of the client's domains (${knownDomains(scope)})`;
+};
+
+/** A path of the errors middleware (appended to its service's address). */
+const path: ValueCheck = (value) =>
+  /^\/[^\s]*$/.test(value) && !value.includes('//') && !value.includes('@')
+    ? undefined
+    : `${showValue(value)} is not a path starting with '/'`;
+
+const entrypoints: ValueCheck = (value, scope) => {
+  const foreign = items(value).filter((entrypoint) => !scope.entrypoints.includes(entrypoint));
+  return foreign.length === 0
+    ? undefined
+    : `${showValue(value)} names entrypoints outside the platform's (${scope.entrypoints.join(', ')})`;
+};
+
+const network: ValueCheck = (value, scope) =>
+  scope.networks.includes(value) ? undefined : `network ${showValue(value)} is not one of the client's networks`;
+
+const rule: ValueCheck = (value, scope) => {
+  const hosts = ruleHosts(value);
+  if (hosts === undefined) return `the rule ${showValue(value)} could not be checked`;
+  if (hosts === 'any') {
+    return `the rule ${showValue(value)} does not restrict the host to the client's domains (use Host(\`...\`))`;
+  }
+  const allowed = new Set(scope.domains.map((domain) => domain.toLowerCase()));
+  const foreign = [...hosts].filter((host) => !allowed.has(host));
+  if (foreign.length === 0) return undefined;
+  return `routes ${foreign.join(', ')}, which ${foreign.length === 1 ? 'is' : 'are'} not among the client's domains (${knownDomains(scope)})`;
+};
+
+/** Labels outside any named object. */
+const GLOBAL: Record<string, ValueCheck> = {
+  'traefik.enable': bool,
+  'traefik.swarm.network': network,
+  'traefik.docker.network': network,
+  'traefik.swarm.lbswarm': bool,
+};
+
+const ROUTER: readonly Field[] = [
+  [/^rule$/, rule],
+  [/^entrypoints$/, entrypoints],
+  [/^tls$/, bool],
+  [/^tls\.certresolver$/, token],
+  [/^tls\.domains\[\d+\]\.(main|sans)$/, ownDomains],
+  [/^service$/, ownName],
+  [/^priority$/, priority],
+];
+
+/**
+ * What a client may set per kind of named object. Not here, so refused: a service's
+ * `loadbalancer.server.url` and `serverstransport` (any address, another provider's transport),
+ * a router's `tls.options` (the platform's TLS settings, by `@file` name), `ruleSyntax`,
+ * TCP middlewares, UDP, and `serverstransports`.
+ */
+const FIELDS: Record<string, Record<string, readonly Field[]>> = {
+  http: {
+    routers: [...ROUTER, [/^middlewares$/, ownNames]],
+    services: [
+      [/^loadbalancer\.server\.port$/, port],
+      [/^loadbalancer\.server\.scheme$/, oneOf('http', 'https', 'h2c')],
+      [/^loadbalancer\.passhostheader$/, bool],
+      [/^loadbalancer\.sticky\.cookie$/, bool],
+      [/^loadbalancer\.sticky\.cookie\.(name|secure|httponly|samesite|maxage|path)$/, free],
+      [
+        /^loadbalancer\.healthcheck\.(path|interval|timeout|scheme|mode|port|hostname|followredirects|method|status)$/,
+        free,
+      ],
+      [/^loadbalancer\.responseforwarding\.flushinterval$/, free],
+    ],
+  },
+  tcp: {
+    routers: [...ROUTER, [/^tls\.passthrough$/, bool]],
+    services: [[/^loadbalancer\.server\.port$/, port]],
+  },
+};
+
+const SOURCE_CRITERION: Field = [
+  /^sourcecriterion\.(requesthost|requestheadername|ipstrategy\.(depth|excludedips|ipv6subnet))$/,
+  free,
+];
+
+/**
+ * The HTTP middleware types a client may declare, and their options. Each only shapes requests
+ * and responses of the client's own routers. Left out, so refused: `plugin` (third-party code
+ * run inside the shared Traefik), `basicauth.usersfile` / `digestauth.usersfile` (files on
+ * Traefik's node), `forwardauth.tls.*` (Traefik's client certificate and CA files), `ratelimit.redis.*`
+ * (an address Traefik would connect to), and types Traefik v3 no longer has (`ipwhitelist`).
+ * Addresses Traefik calls are the client's own: `forwardauth.address` on one of its domains,
+ * `errors.service` one of its services.
+ */
+const MIDDLEWARES: Record<string, readonly Field[]> = {
+  addprefix: [[/^prefix$/, free]],
+  stripprefix: [[/^(prefixes|forceslash)$/, free]],
+  stripprefixregex: [[/^regex$/, free]],
+  replacepath: [[/^path$/, free]],
+  replacepathregex: [[/^(regex|replacement)$/, free]],
+  redirectscheme: [[/^(scheme|port|permanent)$/, free]],
+  redirectregex: [[/^(regex|replacement|permanent)$/, free]],
+  headers: [[/^[a-z0-9_.-]+$/, free]],
+  compress: [[/^(excludedcontenttypes|includedcontenttypes|minresponsebodybytes|encodings|defaultencoding)$/, free]],
+  basicauth: [[/^(users|realm|removeheader|headerfield)$/, free]],
+  digestauth: [[/^(users|realm|removeheader|headerfield)$/, free]],
+  ratelimit: [[/^(average|period|burst)$/, free], SOURCE_CRITERION],
+  inflightreq: [[/^amount$/, free], SOURCE_CRITERION],
+  ipallowlist: [[/^(sourcerange|rejectstatuscode|ipstrategy\.(depth|excludedips|ipv6subnet))$/, free]],
+  retry: [[/^(attempts|initialinterval)$/, free]],
+  buffering: [
+    [/^(maxrequestbodybytes|memrequestbodybytes|maxresponsebodybytes|memresponsebodybytes|retryexpression)$/, free],
+  ],
+  circuitbreaker: [[/^(expression|checkperiod|fallbackduration|recoveryduration|responsecode)$/, free]],
+  contenttype: [[/^autodetect$/, free]],
+  grpcweb: [[/^alloworigins$/, free]],
+  chain: [[/^middlewares$/, ownNames]],
+  errors: [
+    [/^(status|statusrewrites\.[a-z0-9_-]+)$/, free],
+    [/^service$/, ownName],
+    [/^query$/, path],
+  ],
+  forwardauth: [
+    [/^address$/, ownAddress],
+    [
+      /^(trustforwardheader|authresponseheaders|authresponseheadersregex|authrequestheaders|addauthcookiestoresponse|headerfield|forwardbody|maxbodysize|preserverequestmethod|preservelocationheader)$/,
+      free,
+    ],
+  ],
+};
+
+const NOT_ALLOWED = 'not a label a client may set (see the allowed Traefik labels)';
+
+/** `traefik.<protocol>.<kind>.<name>.<field>` */
+const NAMED = /^traefik\.([a-z]+)\.([a-z]+)\.([^.]+)\.(.+)$/i;
+
+/** The problem with one `traefik.*` label, or undefined when the allow-list admits it. */
+function labelProblem(key: string, value: string, scope: LabelScope): string | undefined {
+  const global = GLOBAL[key.toLowerCase()];
+  if (global !== undefined) return global(value, scope);
+  const named = NAMED.exec(key);
+  if (named === null) return NOT_ALLOWED;
+  const protocol = (named[1] as string).toLowerCase();
+  const kind = (named[2] as string).toLowerCase();
+  const name = named[3] as string;
+  const field = (named[4] as string).toLowerCase();
+  if (protocol === 'udp') return 'UDP routers match a whole entrypoint and are not allowed';
+  if (!NAME.test(name)) {
+    return `the name ${showValue(name)} is not a plain Traefik name (letters, digits, '_' and '-'; no "@provider")`;
+  }
+  if (!scope.tenant.ownsRouter(name)) {
+    return `Traefik ${kind} names must start with "${scope.tenant.routerPrefix}" so they cannot collide with another client's`;
+  }
+  let fields: readonly Field[] | undefined = FIELDS[protocol]?.[kind];
+  let option = field;
+  if (protocol === 'http' && kind === 'middlewares') {
+    const type = field.split('.', 1)[0] as string;
+    fields = MIDDLEWARES[type];
+    if (fields === undefined) {
+      return `middleware type ${showValue(type)} is not allowed (allowed: ${Object.keys(MIDDLEWARES).join(', ')})`;
+    }
+    option = field.slice(type.length + 1);
+  }
+  const check = fields?.find(([pattern]) => pattern.test(option))?.[1];
+  if (check === undefined) return NOT_ALLOWED;
+  return check(value, scope);
+}
+
+/**
+ * Check hand-written `traefik.*` labels of one service against the allow-list: every key must be
+ * one a client may set, on an object named in the client's namespace, with a value that stays
+ * inside the client's stack, domains and the platform's entrypoints. Keys are matched without
+ * case, and anything that starts with `traefik.` after spaces counts as a Traefik label.
+ */
+export function checkTraefikLabels(labels: Readonly<Record<string, unknown>>, scope: LabelScope): LabelProblem[] {
   const problems: LabelProblem[] = [];
-  const allowed = new Set(domains.map((domain) => domain.toLowerCase()));
   for (const [key, raw] of Object.entries(labels)) {
-    if (!key.toLowerCase().startsWith('traefik.')) continue;
+    if (!key.trimStart().toLowerCase().startsWith('traefik.')) continue;
     const value = raw === null || raw === undefined ? '' : String(raw);
-    const lower = key.toLowerCase();
-    const named = NAMED.exec(key);
-    if (named !== null) {
-      const protocol = (named[1] as string).toLowerCase();
-      const name = named[3] as string;
-      if (protocol === 'udp') {
-        problems.push({ key, message: `label ${key}: UDP routers match a whole entrypoint and are not allowed` });
-        continue;
-      }
-      if (!tenant.ownsRouter(name)) {
-        problems.push({
-          key,
-          message: `label ${key}: Traefik ${named[2]} names must start with "${tenant.name}-" so they cannot collide with another client's`,
-        });
-        continue;
-      }
-    }
-    if (/^traefik\.(http|tcp)\.routers\.[^.]+\.rule$/i.test(key)) {
-      const hosts = ruleHosts(value);
-      if (hosts === undefined) {
-        problems.push({ key, message: `label ${key}: the rule ${showValue(value)} could not be checked` });
-      } else if (hosts === 'any') {
-        problems.push({
-          key,
-          message: `label ${key}: the rule ${showValue(value)} does not restrict the host to the client's domains (use Host(\`...\`))`,
-        });
-      } else {
-        const foreign = [...hosts].filter((host) => !allowed.has(host));
-        if (foreign.length > 0) {
-          problems.push({
-            key,
-            message: `label ${key}: routes ${foreign.join(', ')}, which ${foreign.length === 1 ? 'is' : 'are'} not among the client's domains (${domains.length > 0 ? domains.join(', ') : 'none given'})`,
-          });
-        }
-      }
-    }
-    if (lower === 'traefik.swarm.network' || lower === 'traefik.docker.network') {
-      if (!networks.includes(value)) {
-        problems.push({
-          key,
-          message: `label ${key}: network ${showValue(value)} is not one of the client's networks`,
-        });
-      }
-    }
+    const problem = labelProblem(key, value, scope);
+    // A key with spaces or control characters is shown escaped, so it cannot forge a log line.
+    const shown = /^[\x21-\x7e]+$/.test(key) ? key : showValue(key, 120);
+    if (problem !== undefined) problems.push({ key, message: `label ${shown}: ${problem}` });
   }
   return problems;
 }

@@ -10,6 +10,45 @@ import { ConfigurationError } from './errors.js';
 const CLIENT_NAME = /^[a-z][a-z0-9-]*$/;
 export const CLIENT_NAME_MAX = 40;
 
+/**
+ * Names of the platform's own stacks and networks (examples/platform: the `traefik` and
+ * `monitoring` stacks, the `traefik-public` network) and of Docker's own networks. A client of that
+ * name would own the platform's objects: its stack is the platform's stack, `traefik_<name>` the
+ * certificate volume.
+ */
+export const RESERVED_CLIENT_NAMES: readonly string[] = [
+  'traefik',
+  'monitoring',
+  'platform',
+  'swarm-deploy',
+  'registry',
+  'ingress',
+  'host',
+  'bridge',
+  'none',
+  'default',
+  'docker',
+  'swarm',
+  'sdr',
+  'sdl',
+];
+
+/**
+ * Prefixes the pack and the platform keep for themselves: `sd-` and `swarm-deploy-` for the pack's
+ * own objects (beside its `sdr.`/`sdl.` configs and `swarm-deploy.*` labels), `traefik-` for
+ * what stands beside Traefik (its `traefik-public` network).
+ */
+export const RESERVED_CLIENT_PREFIXES: readonly string[] = ['sd-', 'swarm-deploy-', 'traefik-'];
+
+/** Why a client name is reserved (a phrase completing "the client name ..."), or undefined. */
+function reservedClientName(name: string): string | undefined {
+  if (RESERVED_CLIENT_NAMES.includes(name)) return 'is reserved for the platform and swarm-deploy itself';
+  const prefix = RESERVED_CLIENT_PREFIXES.find((reserved) => name.startsWith(reserved));
+  if (prefix !== undefined)
+    return `must not start with '${prefix}', which is reserved for the platform and swarm-deploy`;
+  return undefined;
+}
+
 /** A value shown in an error message: JSON-escaped and cut short. */
 export function showValue(value: string, max = 60): string {
   const cut = value.length > max ? `${value.slice(0, max)}…` : value;
@@ -39,6 +78,8 @@ export function validateClientName(name: string, input = 'client'): string {
   // `<client>-net` is the client's network: a client called `x-net` would own `x-net-net` while
   // its name reads like the network of client `x`.
   if (name.endsWith('-net')) throw new ConfigurationError(`the client name ${shown} must not end with '-net'`, input);
+  const reserved = reservedClientName(name);
+  if (reserved !== undefined) throw new ConfigurationError(`the client name ${shown} ${reserved}`, input);
   return name;
 }
 

@@ -22,6 +22,8 @@ export type ObjectRole = 'release' | 'lock' | 'versioned';
 
 const RELEASE_CONFIG_PREFIX = 'sdr.';
 const LOCK_CONFIG_PREFIX = 'sdl.';
+/** Between the client and the name in Traefik names: a character client names cannot contain. */
+const ROUTER_SEPARATOR = '_';
 
 export class Tenant {
   private constructor(readonly name: string) {}
@@ -64,14 +66,28 @@ export class Tenant {
     return this.owns(fullName) ? fullName.slice(this.name.length + 1) : fullName;
   }
 
-  /** A Traefik router or service name for one of the client's services. */
+  /**
+   * A Traefik router or service name for one of the client's services: `<client>_<service>`. A
+   * client name cannot contain '_', so the first '_' ends the client's part and no client's names
+   * can collide with another's (with '-', client `shop` could declare `shop-eu-web`, a name of
+   * client `shop-eu`, and take a share of its traffic).
+   */
   router(service: string): string {
-    return `${this.name}-${service.replace(/[^A-Za-z0-9-]/g, '-')}`;
+    return `${this.name}${ROUTER_SEPARATOR}${service.replace(/[^A-Za-z0-9_-]/g, '-')}`;
   }
 
-  /** Whether a Traefik router, service or middleware name is the client's. */
+  /**
+   * Whether a Traefik router, service or middleware name is the client's: `<client>_` and at least
+   * one more character. Compared without case, so `SHOP_web` is the client's `shop_web` too.
+   */
   ownsRouter(name: string): boolean {
-    return name === this.name || name.startsWith(`${this.name}-`);
+    const prefix = `${this.name}${ROUTER_SEPARATOR}`;
+    return name.length > prefix.length && name.toLowerCase().startsWith(prefix);
+  }
+
+  /** The prefix of the client's Traefik names, for messages. */
+  get routerPrefix(): string {
+    return `${this.name}${ROUTER_SEPARATOR}`;
   }
 
   /** The Swarm config that is the client's deploy lock. */

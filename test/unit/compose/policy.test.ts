@@ -189,12 +189,34 @@ describe('judgeStack', () => {
     ['apparmor unconfined', service({ security_opt: ['apparmor=unconfined'] }), ['security-opt']],
     [
       'label list form with a foreign host',
-      service({ deploy: { labels: ['traefik.http.routers.acme-x.rule=Host(`evil.com`)'] } }),
+      service({ deploy: { labels: ['traefik.http.routers.acme_x.rule=Host(`evil.com`)'] } }),
       ['traefik-labels'],
     ],
     [
       'container labels are checked too',
-      service({ labels: { 'traefik.http.routers.acme-x.rule': 'Host(`evil.com`)' } }),
+      service({ labels: { 'traefik.http.routers.acme_x.rule': 'Host(`evil.com`)' } }),
+      ['traefik-labels'],
+    ],
+    [
+      'list-form labels referring to another provider',
+      service({ deploy: { labels: ['traefik.http.routers.acme_x.service=api@internal', 'traefik.enable=true'] } }),
+      ['traefik-labels'],
+    ],
+    [
+      'a key outside the allow-list, in capitals',
+      service({ deploy: { labels: { 'TRAEFIK.http.services.acme_x.loadBalancer.server.URL': 'http://10.0.0.1' } } }),
+      ['traefik-labels'],
+    ],
+    [
+      'an entrypoint the platform names',
+      service({ deploy: { labels: { 'traefik.http.routers.acme_x.entrypoints': 'internal' } } }),
+      [],
+      [],
+      { entrypoints: ['internal'] },
+    ],
+    [
+      "another client's router name",
+      service({ deploy: { labels: { 'traefik.http.routers.acme-eu_x.rule': 'Host(`acme.example.com`)' } } }),
       ['traefik-labels'],
     ],
     [

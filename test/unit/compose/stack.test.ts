@@ -600,10 +600,10 @@ services:
     const web = doc.services.web.deploy;
     expect(web.labels).toMatchObject({
       'traefik.enable': 'true',
-      'traefik.http.routers.acme-web.rule': 'Host(`acme.example.com`) || Host(`www.acme.example.com`)',
-      'traefik.http.routers.acme-web.entrypoints': 'websecure',
-      'traefik.http.routers.acme-web.tls.certresolver': 'le',
-      'traefik.http.services.acme-web.loadbalancer.server.port': '8080',
+      'traefik.http.routers.acme_web.rule': 'Host(`acme.example.com`) || Host(`www.acme.example.com`)',
+      'traefik.http.routers.acme_web.entrypoints': 'websecure',
+      'traefik.http.routers.acme_web.tls.certresolver': 'le',
+      'traefik.http.services.acme_web.loadbalancer.server.port': '8080',
       'traefik.swarm.network': 'acme-net',
     });
     expect(Object.keys(doc.services.worker.deploy.labels).filter((k) => k.startsWith('traefik.'))).toStrictEqual([]);
@@ -639,17 +639,22 @@ services:
     [{ domains: ['acme.example.com`) || PathPrefix(`/'] }, 'domain', /not a host name/],
     [{ defaultMemory: 'much' }, 'default-memory', /not a memory size/],
     [{ entrypoint: 'a b' }, 'entrypoint', /may contain only/],
-  ])('routing settings %j are refused naming the input', (override, input, message) => {
-    let error: unknown;
-    try {
-      render(TWO, { policy: { ...routing, ...override } });
-    } catch (caught: unknown) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(ConfigurationError);
-    expect((error as ConfigurationError).field).toBe(input);
-    expect((error as Error).message).toMatch(message);
-  });
+    [{ entrypoint: 'traefik' }, 'entrypoint', /not one of the platform's Traefik entrypoints \(web, websecure\)/],
+    [{ entrypoints: ['internal'] }, 'entrypoint', /not one of the platform's Traefik entrypoints \(internal\)/],
+  ] as [Partial<PolicySettings>, string, RegExp][])(
+    'routing settings %j are refused naming the input',
+    (override, input, message) => {
+      let error: unknown;
+      try {
+        render(TWO, { policy: { ...routing, ...override } });
+      } catch (caught: unknown) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as ConfigurationError).field).toBe(input);
+      expect((error as Error).message).toMatch(message);
+    },
+  );
 
   test('one service is routed without naming it', () => {
     const rendered = render(SIMPLE, { policy: { ...routing, routedService: undefined } });

@@ -40,6 +40,32 @@ describe('validateClientName', () => {
     expect(error.message).not.toContain('\u0000');
   });
 
+  test.each(['traefik', 'monitoring', 'platform', 'swarm-deploy', 'registry', 'ingress', 'host', 'sdr', 'sdl'])(
+    'refuses the reserved name %j, naming the input',
+    (name) => {
+      expect(() => validateClientName(name, 'name')).toThrow(
+        /^Input "name": the client name "[a-z-]+" is reserved for the platform and swarm-deploy itself$/,
+      );
+    },
+  );
+
+  test.each([
+    ['sd-acme', 'sd-'],
+    ['swarm-deploy-x', 'swarm-deploy-'],
+    ['traefik-public', 'traefik-'],
+  ])('refuses %j, which starts with a reserved prefix', (name, prefix) => {
+    expect(() => validateClientName(name)).toThrow(
+      `Input "client": the client name "${name}" must not start with '${prefix}'`,
+    );
+  });
+
+  test.each(['traefikx', 'monitoring2', 'my-registry', 'sdx', 'sdr2', 'acme-traefik'])(
+    'accepts %j, which only resembles a reserved name',
+    (name) => {
+      expect(validateClientName(name)).toBe(name);
+    },
+  );
+
   test('refuses a 500-character name, saying its length', () => {
     expect(() => validateClientName('x'.repeat(500))).toThrow(/2 to 40 characters long \(it is 500\)/);
   });

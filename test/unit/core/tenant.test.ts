@@ -4,14 +4,21 @@ import { isReleaseConfigName, Tenant } from '../../../src/core/tenant.js';
 import { actionSpelling } from '../../support/errors.js';
 
 describe('Tenant', () => {
-  test.each([['a;rm -rf /'], ['$(id)'], ['../x'], ['\u0441lient'], ['acme\n'], ['x'.repeat(500)], ['x-net']])(
-    'refuses %j, naming the field it came from',
-    (name) => {
-      expect(actionSpelling(() => Tenant.parse(name))).toMatch(/^Input "client": /);
-      expect(() => Tenant.parse(name, 'name')).toThrow(ConfigurationError);
-      expect(actionSpelling(() => Tenant.parse(name, 'name'))).toMatch(/^Input "name": /);
-    },
-  );
+  test.each([
+    ['a;rm -rf /'],
+    ['$(id)'],
+    ['../x'],
+    ['\u0441lient'],
+    ['acme\n'],
+    ['x'.repeat(500)],
+    ['x-net'],
+    ['traefik'],
+    ['sd-x'],
+  ])('refuses %j, naming the field it came from', (name) => {
+    expect(actionSpelling(() => Tenant.parse(name))).toMatch(/^Input "client": /);
+    expect(() => Tenant.parse(name, 'name')).toThrow(ConfigurationError);
+    expect(actionSpelling(() => Tenant.parse(name, 'name'))).toMatch(/^Input "name": /);
+  });
 
   test('owns the names derived from the client name', () => {
     const shop = Tenant.parse('shop');
@@ -19,7 +26,7 @@ describe('Tenant', () => {
     expect(shop.stack).toBe('shop');
     expect(shop.network).toBe('shop-net');
     expect(shop.scoped('web')).toBe('shop_web');
-    expect(shop.router('web.v2')).toBe('shop-web-v2');
+    expect(shop.router('web.v2')).toBe('shop_web-v2');
     expect(shop.lockConfig).toBe('sdl.shop');
     expect(shop.releaseConfig('20261123-034512-a1b')).toBe('sdr.shop.20261123-034512-a1b');
     expect(`${shop}`).toBe('shop');
@@ -32,9 +39,12 @@ describe('Tenant', () => {
     expect(shop.owns('shopx_web')).toBe(false);
     expect(shop.unscoped('shop_web')).toBe('web');
     expect(shop.unscoped('blog_web')).toBe('blog_web');
-    expect(shop.ownsRouter('shop-web')).toBe(true);
-    expect(shop.ownsRouter('shop')).toBe(true);
-    expect(shop.ownsRouter('shopx-web')).toBe(false);
+    expect(shop.ownsRouter('shop_web')).toBe(true);
+    expect(shop.ownsRouter('shop')).toBe(false);
+    expect(shop.ownsRouter('shopx_web')).toBe(false);
+    expect(shop.ownsRouter('shop-eu_web')).toBe(false);
+    expect(shop.ownsRouter('SHOP_Web')).toBe(true);
+    expect(shop.ownsRouter('shop_')).toBe(false);
     expect(shop.isReleaseConfig('sdr.shop.20261123-034512-a1b')).toBe(true);
     expect(shop.isReleaseConfig('sdr.shop-eu.20261123-034512-a1b')).toBe(false);
     expect(isReleaseConfigName('sdr.shop-eu.20261123-034512-a1b')).toBe(true);
