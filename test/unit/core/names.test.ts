@@ -43,7 +43,7 @@ describe('validateClientName', () => {
   test.each(['traefik', 'monitoring', 'platform', 'swarm-deploy', 'registry', 'ingress', 'host', 'sdr', 'sdl'])(
     'refuses the reserved name %j, naming the input',
     (name) => {
-      expect(() => validateClientName(name, 'name')).toThrow(
+      expect(actionSpelling(() => validateClientName(name, 'name'))).toMatch(
         /^Input "name": the client name "[a-z-]+" is reserved for the platform and swarm-deploy itself$/,
       );
     },
@@ -54,7 +54,7 @@ describe('validateClientName', () => {
     ['swarm-deploy-x', 'swarm-deploy-'],
     ['traefik-public', 'traefik-'],
   ])('refuses %j, which starts with a reserved prefix', (name, prefix) => {
-    expect(() => validateClientName(name)).toThrow(
+    expect(actionSpelling(() => validateClientName(name))).toContain(
       `Input "client": the client name "${name}" must not start with '${prefix}'`,
     );
   });
