@@ -300,7 +300,7 @@ function castValue(path: YamlPath, value: string, where: Where): unknown {
   const cast = castFor(path);
   if (cast === undefined) return value;
   const fail = (what: string): never => {
-    throw new ConfigurationError(`${locationText(where)}: ${showValue(value)} is not ${what}`, 'env');
+    throw new StackProblem(where, `${showValue(value)} is not ${what}`, 'env');
   };
   if (cast === 'int') return /^[-+]?\d+$/.test(value.trim()) ? Number(value) : fail('an integer');
   if (cast === 'float')
