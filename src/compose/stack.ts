@@ -354,12 +354,14 @@ interface StackSource {
   document: Record<string, unknown>;
   lineOf: (path: YamlPath) => number | undefined;
   variables: string[];
-  /** The problem at a path of the file (its line, the message, the input at fault: the stack file by default). */
-  problem(path: YamlPath, message: string, input?: string): StackProblem;
   /** Every problem found so far; they are thrown together (StackError) once the file is judged. */
   problems: StackProblem[];
-  /** Whether the value at this path, or one inside it, could not be substituted (and is judged no further). */
-  unresolved(path: YamlPath): boolean;
+  /**
+   * Adds the problem at a path (its line, the message, the input at fault: the stack file by default)
+   * to `problems`, unless the value there (or one inside it) could not be
+   * substituted: that value is reported once, as it was written.
+   */
+  report(path: YamlPath, message: string, input?: string): void;
 }
 
 /** Versioned Swarm names of the secrets and configs the deploy supplies, by their stack-file key. */
@@ -419,13 +421,14 @@ function parse(options: RenderOptions): StackSource {
   });
   if (!isRecord(interpolated.value)) throw problem([], 'a stack file must be a mapping with a "services" key');
   const failed = problems.map((found) => found.where.path ?? '');
-  const unresolved = (path: YamlPath): boolean => {
+  const report = (path: YamlPath, message: string, input?: string): void => {
     const at = path.join('.');
-    return failed.some((value) => value === at || value.startsWith(`${at}.`));
+    if (failed.some((value) => value === at || value.startsWith(`${at}.`))) return;
+    problems.push(problem(path, message, input));
   };
   const { lineOf } = parsed;
   const { variables } = interpolated;
-  return { file, document: interpolated.value, lineOf, variables, problem, problems, unresolved };
+  return { file, document: interpolated.value, lineOf, variables, problems, report };
 }
 
 /** What a service's `deploy` and `healthcheck` hold as mappings; rendering adds keys to them. */
@@ -441,14 +444,10 @@ const SERVICE_MAPPINGS: YamlPath[] = [
 
 /**
  * Stage 2, validate: what docker would refuse later in the stack's structure, found now with its
- * line. Every problem is collected (see StackSource.problems); only a file with no services to
- * look at stops here.
+ * line. Nothing stops here: every problem is collected (StackSource.report) and thrown by judge.
  */
 function validate(source: StackSource, settings: RenderSettings): StackStructure {
-  const { document } = source;
-  const report = (path: YamlPath, message: string, input?: string): void => {
-    source.problems.push(source.problem(path, message, input));
-  };
+  const { document, report } = source;
   const { supplied } = settings;
   for (const key of Object.keys(document)) {
     if (!TOP_LEVEL.has(key) && !key.startsWith('x-')) {
@@ -501,9 +500,7 @@ function validateService(
 ): void {
   const { tenant } = settings;
   const at = (...rest: YamlPath): YamlPath => ['services', name, ...rest];
-  const report = (path: YamlPath, message: string): void => {
-    if (!source.unresolved(path)) source.problems.push(source.problem(path, message));
-  };
+  const { report } = source;
   if (tenant.scoped(name).length > SERVICE_NAME_MAX) {
     report(at(), `service name "${tenant.scoped(name)}" is longer than ${SERVICE_NAME_MAX} characters`);
   }
@@ -553,11 +550,15 @@ function validateService(
     }
   }
   if (!mappings) return;
+  // monitorFor stops at its first problem: that one is reported, and the error it throws is done with.
+  const reported = new Error('reported');
   try {
-    monitorFor(service, (path, message) => source.problem(at(...path), message));
+    monitorFor(service, (path, message) => {
+      report(at(...path), message);
+      return reported;
+    });
   } catch (caught: unknown) {
-    if (!(caught instanceof StackProblem)) throw caught;
-    source.problems.push(caught);
+    if (caught !== reported) throw caught;
   }
   const monitor =
     isRecord(service.deploy) && isRecord(service.deploy.update_config)

@@ -873,10 +873,16 @@ volumes:
   });
 
   test('a value that cannot be substituted is not judged again', () => {
-    const error = refusal('services:\n  web:\n    image: ${WEB_IMAGE}\n    networks: ["${NET}"]\n');
+    const text =
+      'services:\n  web:\n    image: ${WEB_IMAGE}\n    networks: ["${NET}"]\n' +
+      '    healthcheck:\n      interval: ${INTERVAL}\n    deploy:\n      update_config:\n        monitor: ${MONITOR}\n';
+    const error = refusal(text);
     expect(error.problems.map((problem) => [problem.where.line, problem.input])).toStrictEqual([
       [3, 'env'],
       [4, 'env'],
+      [6, 'env'],
+      [9, 'env'],
     ]);
+    expect(error.problems.every((problem) => /^variable [A-Z_]+ is not set/.test(problem.reason))).toBe(true);
   });
 });
