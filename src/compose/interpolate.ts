@@ -31,6 +31,20 @@ export interface Interpolated<T> {
 
 const NAME = /^[_a-zA-Z][_a-zA-Z0-9]*/;
 
+/**
+ * One problem at a place of the stack file (a value that cannot be substituted or cast, an undeclared
+ * reference...): where it is and why, apart, so every problem of a file can be listed and annotated.
+ */
+export class StackProblem extends ConfigurationError {
+  constructor(
+    readonly where: Where,
+    readonly reason: string,
+    field: string,
+  ) {
+    super(`${locationText(where)}: ${reason}`, field);
+  }
+}
+
 export function locationText(where: Where): string {
   const at = where.line === undefined ? where.file : `${where.file}:${where.line}`;
   return where.path === undefined ? at : `${at} (${where.path})`;
@@ -88,24 +102,25 @@ function substituteBraced(inner: string, env: Env, where: Where, text: string, u
   if (!unset) return value as string;
   if (operator === ':-' || operator === '-') return argument;
   const reason = argument === '' ? (operator === ':?' ? 'it is not set or empty' : 'it is not set') : argument;
-  throw new ConfigurationError(`${locationText(where)}: required variable ${name}: ${reason}`, 'env');
+  throw new StackProblem(where, `required variable ${name}: ${reason}`, 'env');
 }
 
 function required(name: string, env: Env, where: Where): string {
   const value = env.get(name);
   if (value === undefined) {
-    throw new ConfigurationError(
-      `${locationText(where)}: variable ${name} is not set; give it in the env input ` +
-        `(${name}=...) or write \${${name}:-default} in the stack file`,
+    throw new StackProblem(
+      where,
+      `variable ${name} is not set; give it in the env input (${name}=...) or write \${${name}:-default} in the stack file`,
       'env',
     );
   }
   return value;
 }
 
-function invalid(text: string, where: Where, why: string): ConfigurationError {
-  return new ConfigurationError(
-    `${locationText(where)}: invalid variable syntax in ${showValue(text)}: ${why}; write "$$" for a literal "$"`,
+function invalid(text: string, where: Where, why: string): StackProblem {
+  return new StackProblem(
+    where,
+    `invalid variable syntax in ${showValue(text)}: ${why}; write "$$" for a literal "$"`,
     'stack-file',
   );
 }
@@ -119,6 +134,11 @@ export interface TreeOptions {
    * (the docker CLI casts e.g. `deploy.replicas: ${N}` to an integer). Throw to refuse.
    */
   cast?: (path: YamlPath, value: string, where: Where) => unknown;
+  /**
+   * Called for each value that cannot be substituted or cast (the value is then kept as written),
+   * so every such value of a file is reported at once. Without it the first one is thrown.
+   */
+  onProblem?: (problem: StackProblem) => void;
 }
 
 /**
@@ -131,10 +151,16 @@ export function interpolateTree(tree: unknown, env: Env, options: TreeOptions): 
     if (typeof value === 'string') {
       if (!value.includes('$')) return value;
       const where: Where = { file: options.file, line: options.lineOf?.(path), path: path.join('.') };
-      const result = interpolate(value, env, where);
-      for (const name of result.variables) if (!variables.includes(name)) variables.push(name);
-      if (result.variables.length > 0 && options.cast !== undefined) return options.cast(path, result.value, where);
-      return result.value;
+      try {
+        const result = interpolate(value, env, where);
+        for (const name of result.variables) if (!variables.includes(name)) variables.push(name);
+        if (result.variables.length > 0 && options.cast !== undefined) return options.cast(path, result.value, where);
+        return result.value;
+      } catch (caught: unknown) {
+        if (!(caught instanceof StackProblem) || options.onProblem === undefined) throw caught;
+        options.onProblem(caught);
+        return value;
+      }
     }
     if (Array.isArray(value)) return value.map((item, index) => walk(item, [...path, index]));
     if (value !== null && typeof value === 'object') {

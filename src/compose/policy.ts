@@ -399,21 +399,27 @@ export function bindSource(volume: unknown): string | undefined {
 }
 
 /**
- * The entries of a service's `volumes` that mount a named volume (a key of the top-level `volumes`),
- * in short or long syntax, with their paths; bind mounts, tmpfs and anonymous volumes are not.
+ * The entries of a service's `volumes` that mount a volume by name, in short or long syntax, with
+ * their paths; bind mounts, tmpfs and anonymous volumes are not.
  */
-export function namedVolumeMounts(
-  service: Record<string, unknown>,
-  declared: Record<string, unknown>,
-): { name: string; path: YamlPath }[] {
+export function volumeReferences(service: Record<string, unknown>): { name: string; path: YamlPath }[] {
   if (!Array.isArray(service.volumes)) return [];
   return service.volumes.flatMap((volume: unknown, index) => {
+    if (bindSource(volume) !== undefined) return [];
     let source: string | undefined;
     if (typeof volume === 'string' && volume.includes(':')) source = volume.slice(0, volume.indexOf(':'));
     else if (isRecord(volume) && (volume.type === undefined || volume.type === 'volume') && volume.source != null)
       source = String(volume.source);
-    return source !== undefined && Object.hasOwn(declared, source) ? [{ name: source, path: [index] }] : [];
+    return source === undefined || source === '' ? [] : [{ name: source, path: [index] }];
   });
+}
+
+/** The entries of a service's `volumes` that mount a named volume of the stack (a key of the top-level `volumes`). */
+export function namedVolumeMounts(
+  service: Record<string, unknown>,
+  declared: Record<string, unknown>,
+): { name: string; path: YamlPath }[] {
+  return volumeReferences(service).filter((mount) => Object.hasOwn(declared, mount.name));
 }
 
 /**

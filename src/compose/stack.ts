@@ -1,7 +1,7 @@
 import { Document, LineCounter, isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Node as YamlNode, Pair } from 'yaml';
 import { ConfigurationError, errorMessage } from '../core/errors.js';
-import { interpolateTree, locationText } from './interpolate.js';
+import { StackProblem, interpolateTree, locationText } from './interpolate.js';
 import type { Where, YamlPath } from './interpolate.js';
 import { imageRefProblem, showValue, validateImageRef } from '../core/names.js';
 import { LABELS, type Tenant } from '../core/tenant.js';
@@ -19,6 +19,7 @@ import {
   statefulOrderNotice,
   tierConstraint,
   validatePolicySettings,
+  volumeReferences,
 } from './policy.js';
 import type { PolicySettings, Violation } from './policy.js';
 import { traefikLabels, validateDomain, validatePort, validateTraefikToken } from './traefik.js';
@@ -96,11 +97,47 @@ export class PolicyError extends ConfigurationError {
   readonly violations: Violation[];
 
   constructor(file: string, violations: Violation[]) {
-    const list = violations.map((v) => `- ${formatViolation(v)}`).join('\n');
-    const count = violations.length === 1 ? '1 violation' : `${violations.length} violations`;
-    super(`${file} is refused by the cluster policy (${count}):\n${list}`, 'stack-file');
+    super(refusalText(file, violations), 'stack-file');
     this.violations = violations;
   }
+}
+
+function refusalText(file: string, violations: readonly Violation[]): string {
+  const list = violations.map((v) => `- ${formatViolation(v)}`).join('\n');
+  const count = violations.length === 1 ? '1 violation' : `${violations.length} violations`;
+  return `${file} is refused by the cluster policy (${count}):\n${list}`;
+}
+
+/**
+ * The stack file has structural problems (undeclared networks, volumes, secrets or configs, values
+ * without a variable, values of the wrong type...): every one of them with its line, then the
+ * policy's refusals of the same file, so one run lists all there is to fix. A single problem alone
+ * reads as it always has (`file:line: message`, naming its own input).
+ */
+export class StackError extends ConfigurationError {
+  readonly problems: StackProblem[];
+  /** The policy's refusals of the same file (enforce mode). */
+  readonly violations: Violation[];
+
+  constructor(file: string, problems: StackProblem[], violations: Violation[]) {
+    super(...stackErrorText(file, problems, violations));
+    this.problems = problems;
+    this.violations = violations;
+  }
+}
+
+function stackErrorText(file: string, problems: StackProblem[], violations: Violation[]): [string, string] {
+  const [only] = problems;
+  if (only !== undefined && problems.length === 1 && violations.length === 0)
+    return [formatProblem(only), only.field ?? 'stack-file'];
+  const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+  const list = problems.map((problem) => `- ${formatProblem(problem)}`).join('\n');
+  const refused = violations.length === 0 ? '' : `\n${refusalText(file, violations)}`;
+  return [`${file} has ${count}:\n${list}${refused}`, 'stack-file'];
+}
+
+export function formatProblem(problem: StackProblem): string {
+  return `${locationText(problem.where)}: ${problem.reason}`;
 }
 
 export function formatViolation(violation: Violation): string {
@@ -264,7 +301,7 @@ function castValue(path: YamlPath, value: string, where: Where): unknown {
   const cast = castFor(path);
   if (cast === undefined) return value;
   const fail = (what: string): never => {
-    throw new ConfigurationError(`${locationText(where)}: ${showValue(value)} is not ${what}`, 'env');
+    throw new StackProblem(where, `${showValue(value)} is not ${what}`, 'env');
   };
   if (cast === 'int') return /^[-+]?\d+$/.test(value.trim()) ? Number(value) : fail('an integer');
   if (cast === 'float')
@@ -318,7 +355,14 @@ interface StackSource {
   document: Record<string, unknown>;
   lineOf: (path: YamlPath) => number | undefined;
   variables: string[];
-  error(path: YamlPath, message: string, input?: string): ConfigurationError;
+  /** Every problem found so far; they are thrown together (StackError) once the file is judged. */
+  problems: StackProblem[];
+  /**
+   * Adds the problem at a path (its line, the message, the input at fault: the stack file by default)
+   * to `problems`, unless the value there (or one inside it) could not be
+   * substituted: that value is reported once, as it was written.
+   */
+  report(path: YamlPath, message: string, input?: string): void;
 }
 
 /** Versioned Swarm names of the secrets and configs the deploy supplies, by their stack-file key. */
@@ -367,41 +411,70 @@ function validateSettings(options: RenderOptions): RenderSettings {
   return { ...options, domains, supplied };
 }
 
-/** Stage 1, parse: read the file with positions, then substitute the variables into the parsed values. */
+/**
+ * Stage 1, parse: read the file with positions, then substitute the variables into the parsed values.
+ * A value that cannot be substituted or cast is a problem of the file, kept as written meanwhile.
+ */
 function parse(options: RenderOptions): StackSource {
   const { file } = options;
   const parsed = parseStack(file, options.text);
-  const error = (path: YamlPath, message: string, input = 'stack-file'): ConfigurationError =>
-    new ConfigurationError(`${locationText({ file, line: parsed.lineOf(path) })}: ${message}`, input);
+  const problem = (path: YamlPath, message: string, input = 'stack-file'): StackProblem =>
+    new StackProblem({ file, line: parsed.lineOf(path) }, message, input);
+  const problems: StackProblem[] = [];
   const env = new Map(options.env);
   if (options.image !== undefined) env.set('IMAGE', options.image);
-  const interpolated = interpolateTree(parsed.data, env, { file, lineOf: parsed.lineOf, cast: castValue });
-  if (!isRecord(interpolated.value)) throw error([], 'a stack file must be a mapping with a "services" key');
-  return { file, document: interpolated.value, lineOf: parsed.lineOf, variables: interpolated.variables, error };
+  const interpolated = interpolateTree(parsed.data, env, {
+    file,
+    lineOf: parsed.lineOf,
+    cast: castValue,
+    onProblem: (found) => problems.push(found),
+  });
+  if (!isRecord(interpolated.value)) throw problem([], 'a stack file must be a mapping with a "services" key');
+  const failed = problems.map((found) => found.where.path ?? '');
+  const report = (path: YamlPath, message: string, input?: string): void => {
+    const at = path.join('.');
+    if (failed.some((value) => value === at || value.startsWith(`${at}.`))) return;
+    problems.push(problem(path, message, input));
+  };
+  const { lineOf } = parsed;
+  const { variables } = interpolated;
+  return { file, document: interpolated.value, lineOf, variables, problems, report };
 }
 
-/** Stage 2, validate: what docker would refuse later in the stack's structure, refused now with a line. */
+/** What a service's `deploy` and `healthcheck` hold as mappings; rendering adds keys to them. */
+const SERVICE_MAPPINGS: YamlPath[] = [
+  ['deploy'],
+  ['deploy', 'update_config'],
+  ['deploy', 'rollback_config'],
+  ['deploy', 'resources'],
+  ['deploy', 'resources', 'limits'],
+  ['deploy', 'placement'],
+  ['healthcheck'],
+];
+
+/**
+ * Stage 2, validate: what docker would refuse later in the stack's structure, found now with its
+ * line. Nothing stops here: every problem is collected (StackSource.report) and thrown by judge.
+ */
 function validate(source: StackSource, settings: RenderSettings): StackStructure {
-  const { document, error } = source;
-  const { tenant, supplied } = settings;
-  const network = tenant.network;
+  const { document, report } = source;
+  const { supplied } = settings;
   for (const key of Object.keys(document)) {
     if (!TOP_LEVEL.has(key) && !key.startsWith('x-')) {
-      throw error([key], `unsupported top-level key ${showValue(key)} (allowed: ${[...TOP_LEVEL].join(', ')}, x-*)`);
+      report([key], `unsupported top-level key ${showValue(key)} (allowed: ${[...TOP_LEVEL].join(', ')}, x-*)`);
     }
   }
   for (const section of ['services', 'networks', 'volumes', 'secrets', 'configs']) {
     const value = document[section];
-    if (value !== undefined && value !== null && !isRecord(value))
-      throw error([section], `"${section}" must be a mapping`);
+    if (value !== undefined && value !== null && !isRecord(value)) report([section], `"${section}" must be a mapping`);
     for (const key of Object.keys(isRecord(value) ? value : {})) {
       if (!KEY_NAME.test(key)) {
-        throw error([section, key], `${showValue(key)} is not a valid name (letters, digits, '_', '.', '-')`);
+        report([section, key], `${showValue(key)} is not a valid name (letters, digits, '_', '.', '-')`);
       }
     }
   }
   const services = isRecord(document.services) ? document.services : {};
-  if (Object.keys(services).length === 0) throw error([], 'the stack defines no services');
+  if (Object.keys(services).length === 0) report([], 'the stack defines no services');
   const declared = {
     networks: isRecord(document.networks) ? document.networks : {},
     volumes: isRecord(document.volumes) ? document.volumes : {},
@@ -409,37 +482,14 @@ function validate(source: StackSource, settings: RenderSettings): StackStructure
     configs: isRecord(document.configs) ? document.configs : {},
   };
   for (const [name, service] of Object.entries(services)) {
-    if (!isRecord(service)) throw error(['services', name], `service "${name}" must be a mapping`);
-    if (tenant.scoped(name).length > SERVICE_NAME_MAX) {
-      throw error(
-        ['services', name],
-        `service name "${tenant.scoped(name)}" is longer than ${SERVICE_NAME_MAX} characters`,
-      );
-    }
-    for (const ref of serviceNetworks(service)) {
-      if (!(ref.name in declared.networks) && ref.name !== network && ref.name !== 'host' && ref.name !== 'ingress') {
-        throw error(
-          ['services', name, 'networks', ...ref.path],
-          `service "${name}" joins network "${ref.name}", which the stack does not declare under "networks"`,
-        );
-      }
-    }
-    for (const kind of ['secrets', 'configs'] as const) {
-      for (const ref of serviceReferences(service, kind)) {
-        if (!(ref.name in declared[kind])) {
-          throw error(
-            ['services', name, kind, ...ref.path],
-            `service "${name}" uses ${kind.slice(0, -1)} ${showValue(ref.name)}, which the stack does not declare under top-level "${kind}"`,
-          );
-        }
-      }
-    }
+    if (isRecord(service)) validateService(source, settings, declared, name, service);
+    else report(['services', name], `service "${name}" must be a mapping`);
   }
   for (const kind of ['secrets', 'configs'] as const) {
     for (const [key, definition] of Object.entries(declared[kind])) {
       const external = isRecord(definition) && (definition.external === true || isRecord(definition.external));
       if (!supplied[kind].has(key) && !external) {
-        throw error(
+        report(
           [kind, key],
           `${kind.slice(0, -1)} "${key}" has no value: give it in the ${kind} input (${key}=...) or mark it external: true`,
           kind,
@@ -450,7 +500,89 @@ function validate(source: StackSource, settings: RenderSettings): StackStructure
   return { services, declared };
 }
 
-/** Stage 3, judge: the policy gate refuses the stack on any error-level violation; returns the warnings. */
+/** The problems of one service: its name, image, references to what the stack declares, and value types. */
+function validateService(
+  source: StackSource,
+  settings: RenderSettings,
+  declared: StackStructure['declared'],
+  name: string,
+  service: Record<string, unknown>,
+): void {
+  const { tenant } = settings;
+  const at = (...rest: YamlPath): YamlPath => ['services', name, ...rest];
+  const { report } = source;
+  if (tenant.scoped(name).length > SERVICE_NAME_MAX) {
+    report(at(), `service name "${tenant.scoped(name)}" is longer than ${SERVICE_NAME_MAX} characters`);
+  }
+  if (typeof service.image !== 'string') report(at(), `service "${name}" has no image`);
+  else {
+    const problem = imageRefProblem(service.image);
+    if (problem !== undefined) report(at('image'), `service "${name}": ${problem}`);
+  }
+  for (const ref of serviceNetworks(service)) {
+    if (
+      !(ref.name in declared.networks) &&
+      ref.name !== tenant.network &&
+      ref.name !== 'host' &&
+      ref.name !== 'ingress'
+    ) {
+      report(
+        at('networks', ...ref.path),
+        `service "${name}" joins network "${ref.name}", which the stack does not declare under "networks"`,
+      );
+    }
+  }
+  for (const ref of volumeReferences(service)) {
+    if (!Object.hasOwn(declared.volumes, ref.name)) {
+      report(
+        at('volumes', ...ref.path),
+        `service "${name}" mounts volume ${showValue(ref.name)}, which the stack does not declare under top-level "volumes"`,
+      );
+    }
+  }
+  for (const kind of ['secrets', 'configs'] as const) {
+    for (const ref of serviceReferences(service, kind)) {
+      if (!(ref.name in declared[kind])) {
+        report(
+          at(kind, ...ref.path),
+          `service "${name}" uses ${kind.slice(0, -1)} ${showValue(ref.name)}, which the stack does not declare under top-level "${kind}"`,
+        );
+      }
+    }
+  }
+  let mappings = true;
+  for (const path of SERVICE_MAPPINGS) {
+    let value: unknown = service;
+    for (const key of path) value = isRecord(value) ? value[key] : undefined;
+    if (value !== undefined && value !== null && !isRecord(value)) {
+      report(at(...path), `service "${name}": "${path.join('.')}" must be a mapping`);
+      mappings = false;
+    }
+  }
+  if (!mappings) return;
+  // monitorFor stops at its first problem: that one is reported, and the error it throws is done with.
+  const reported = new Error('reported');
+  try {
+    monitorFor(service, (path, message) => {
+      report(at(...path), message);
+      return reported;
+    });
+  } catch (caught: unknown) {
+    if (caught !== reported) throw caught;
+  }
+  const monitor =
+    isRecord(service.deploy) && isRecord(service.deploy.update_config)
+      ? service.deploy.update_config.monitor
+      : undefined;
+  if (monitor !== undefined && monitor !== null && parseGoDuration(String(monitor)) === undefined) {
+    report(at('deploy', 'update_config', 'monitor'), `${showValue(String(monitor))} is not a duration such as 30s`);
+  }
+}
+
+/**
+ * Stage 3, judge: the policy gate refuses the stack on any error-level violation, together with
+ * the problems found before; returns the warnings.
+ */
 function judge(source: StackSource, settings: RenderSettings): Violation[] {
   const { supplied } = settings;
   const violations = judgeStack(
@@ -465,6 +597,10 @@ function judge(source: StackSource, settings: RenderSettings): Violation[] {
     settings.policy,
   );
   const refused = violations.filter((violation) => violation.severity === 'error');
+  if (source.problems.length > 0) {
+    const problems = [...source.problems].sort((a, b) => (a.where.line ?? 0) - (b.where.line ?? 0));
+    throw new StackError(source.file, problems, refused);
+  }
   if (refused.length > 0) throw new PolicyError(source.file, refused);
   return [...violations];
 }
@@ -551,9 +687,8 @@ function renderService(
   const { name, service, networkKey } = target;
   const { tenant, policy } = context;
   const at = (...rest: YamlPath): YamlPath => ['services', name, ...rest];
-  if (typeof service.image !== 'string') throw source.error(at(), `service "${name}" has no image`);
-  const problem = imageRefProblem(service.image);
-  if (problem !== undefined) throw source.error(at('image'), `service "${name}": ${problem}`);
+  // validate saw the image, the mappings, the healthcheck and the monitor of every service.
+  const image = service.image as string;
 
   const joined = serviceNetworks(service).map((ref) => ref.name);
   if (!joined.includes(networkKey)) {
@@ -563,7 +698,7 @@ function renderService(
   }
 
   const deploy = record(service, 'deploy');
-  const monitorDefault = monitorFor(service, (path, message) => source.error(at(...path), message));
+  const monitorDefault = monitorFor(service);
   // Two tasks cannot hold one host-mode port on a node, nor should two run on the same named volume:
   // such services stop the old task first.
   const mounts = namedVolumeMounts(service, structure.declared.volumes);
@@ -586,12 +721,7 @@ function renderService(
   setDefault(rollback, 'parallelism', 1);
   setDefault(rollback, 'failure_action', 'pause');
   setDefault(rollback, 'monitor', formatGoDuration(monitorDefault));
-  const monitorMs = parseGoDuration(String(update.monitor));
-  if (monitorMs === undefined)
-    throw source.error(
-      at('deploy', 'update_config', 'monitor'),
-      `${showValue(String(update.monitor))} is not a duration such as 30s`,
-    );
+  const monitorMs = parseGoDuration(String(update.monitor)) as number;
 
   const labels = labelMap(deploy.labels);
   for (const key of Object.keys(labels)) if (key.startsWith('swarm-deploy.')) delete labels[key];
@@ -627,7 +757,7 @@ function renderService(
   const entry: RenderedService = {
     name,
     fullName: tenant.scoped(name),
-    image: service.image,
+    image,
     monitorMs,
     secrets: serviceReferences(service, 'secrets').map((ref) =>
       objectName(tenant, ref.name, structure.declared.secrets[ref.name]),

@@ -7,7 +7,7 @@ import { describeResult, runDeploy } from '../../rollout/deploy.js';
 import { describeHolder, holdMaintenance, releaseMaintenance } from '../../state/lock.js';
 import { formatDiff } from '../../rollout/plan.js';
 import { deploySummary } from '../../views/report.js';
-import { PolicyError } from '../../compose/stack.js';
+import { PolicyError, StackError } from '../../compose/stack.js';
 import { readDeploySettings } from '../../rollout/settings.js';
 import { LOCK_STATE, postState, releaseLeftLock, type SwarmDeploySeams } from './post-main.js';
 
@@ -42,7 +42,7 @@ async function deployMain({ inputs, log, outputs, state, deps }: StepContext<Swa
       for (const [name, value] of Object.entries(postState(settings.connection, lock))) state.save(name, value);
     };
     const result = await runDeploy({ runner, log, clock: deps.clock, onLock }, request).catch((error: unknown) => {
-      if (error instanceof PolicyError) annotateViolations(log, error);
+      if (error instanceof PolicyError || error instanceof StackError) annotateProblems(log, error);
       throw error;
     });
     // The lock is released by runDeploy itself; the post step only acts when this step never got here.
@@ -81,10 +81,17 @@ async function deployMain({ inputs, log, outputs, state, deps }: StepContext<Swa
 }
 
 /**
- * Each refused rule becomes an annotation on its line of the stack file, so the pull request or
- * run page points at it; the step then fails with the full list (the error's message).
+ * Each problem of the stack file and each refused rule becomes an annotation on its line, so the
+ * pull request or run page points at it; the step then fails with the full list (the error's message).
  */
-function annotateViolations(log: Log, error: PolicyError): void {
+function annotateProblems(log: Log, error: PolicyError | StackError): void {
+  for (const problem of error instanceof StackError ? error.problems : []) {
+    log.error(problem.reason, {
+      file: problem.where.file,
+      title: 'Stack file',
+      ...(problem.where.line === undefined ? {} : { startLine: problem.where.line }),
+    });
+  }
   for (const violation of error.violations) {
     log.error(`[${violation.rule}] ${violation.message}`, {
       file: violation.file,

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigurationError } from '../../../src/core/errors.js';
-import { interpolate, interpolateTree } from '../../../src/compose/interpolate.js';
+import { StackProblem, interpolate, interpolateTree } from '../../../src/compose/interpolate.js';
 
 const env = new Map([
   ['HOST', 'db.internal'],
@@ -105,6 +105,25 @@ describe('interpolateTree', () => {
     expect(result.x).toStrictEqual({ a: 'db.internal' });
     expect(result.x).not.toBe(result.y);
     expect(shared.a).toBe('$HOST');
+  });
+
+  test('with onProblem every value that cannot be substituted is reported and kept as written', () => {
+    const tree = { a: '${MISSING}', b: { c: 'x ${BROKEN', d: '$HOST' }, e: ['${NEEDED:?give it}'] };
+    expect(() => interpolateTree(tree, env, { file: 'f' })).toThrow(/variable MISSING is not set/);
+    const problems: StackProblem[] = [];
+    const result = interpolateTree(tree, env, { file: 'f', onProblem: (problem) => problems.push(problem) });
+    expect(result.value).toStrictEqual({
+      a: '${MISSING}',
+      b: { c: 'x ${BROKEN', d: 'db.internal' },
+      e: ['${NEEDED:?give it}'],
+    });
+    expect(problems.map((problem) => [problem.where.path, problem.field])).toStrictEqual([
+      ['a', 'env'],
+      ['b.c', 'stack-file'],
+      ['e.0', 'env'],
+    ]);
+    expect(problems[2]?.reason).toBe('required variable NEEDED: give it');
+    expect(problems[2]?.message).toBe('f (e.0): required variable NEEDED: give it');
   });
 
   test('a __proto__ key stays data', () => {

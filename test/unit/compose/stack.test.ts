@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { ConfigurationError } from '../../../src/core/errors.js';
@@ -6,6 +7,7 @@ import {
   MIN_MONITOR_MS,
   escapeForDocker,
   PolicyError,
+  StackError,
   monitorFor,
   parseGoDuration,
   renderStack,
@@ -794,5 +796,98 @@ describe('toWireYaml', () => {
     expect(yaml).toBe(
       'services:\n  web:\n    environment:\n      A: "$$X $${Y} $$$$"\n      on: "yes"\n    replicas: 2\n',
     );
+  });
+});
+
+describe('renderStack: every problem at once', () => {
+  const fixture = readFileSync(new URL('../../fixtures/stack/problems.yml', import.meta.url), 'utf8');
+  /** The lines marked `# problem` in the fixture. */
+  const marked = fixture.split('\n').flatMap((line, index) => (/# problem: /.test(line) ? [index + 1] : []));
+
+  function refusal(text: string, override: Partial<RenderOptions> = {}): StackError {
+    try {
+      render(text, { env: new Map([['REPLICAS', 'three']]), ...override });
+    } catch (error: unknown) {
+      expect(error).toBeInstanceOf(StackError);
+      return error as StackError;
+    }
+    throw new Error('the stack was not refused');
+  }
+
+  test('a file with many structural problems reports all of them in one error, each on its line', () => {
+    const error = refusal(fixture);
+    expect(error.problems.map((problem) => problem.where.line)).toStrictEqual(marked);
+    expect(error.problems.map((problem) => problem.reason)).toStrictEqual([
+      'service "web" joins network "front", which the stack does not declare under "networks"',
+      'service "web" mounts volume "data", which the stack does not declare under top-level "volumes"',
+      'service "web" uses secret "db_password", which the stack does not declare under top-level "secrets"',
+      expect.stringMatching(/^variable API_TOKEN is not set; give it in the env input/),
+      '"three" is not an integer',
+      'service "worker" uses config "app_config", which the stack does not declare under top-level "configs"',
+      'healthcheck interval "soon" is not a duration such as 10s or 1m30s',
+      expect.stringMatching(/^service "cron": /),
+      'service "cron": "deploy" must be a mapping',
+      'secret "api_key" has no value: give it in the secrets input (api_key=...) or mark it external: true',
+    ]);
+    expect(error.field).toBe('stack-file');
+    const lines = error.message.split('\n');
+    expect(lines[0]).toBe('stack.yml has 10 problems:');
+    expect(lines[1]).toBe(
+      '- stack.yml:6: service "web" joins network "front", which the stack does not declare under "networks"',
+    );
+    expect(lines[4]).toMatch(/^- stack\.yml:12 \(services\.web\.environment\.TOKEN\): variable API_TOKEN is not set/);
+    // The policy's refusals of the same file come in the same error.
+    expect(error.violations.map((v) => [v.rule, v.line])).toStrictEqual([['privileged', 17]]);
+    expect(lines.slice(11)).toStrictEqual([
+      'stack.yml is refused by the cluster policy (1 violation):',
+      '- stack.yml:17 [privileged] service "worker" asks for privileged mode',
+    ]);
+  });
+
+  test('a single problem reads as it always has, naming its own input', () => {
+    const error = refusal('services:\n  web:\n    image: x\n    environment:\n      A: ${A}\n');
+    expect(error.problems).toHaveLength(1);
+    expect(error.field).toBe('env');
+    expect(error.message).toMatch(/^stack\.yml:5 \(services\.web\.environment\.A\): variable A is not set;/);
+  });
+
+  test('a volume the stack does not declare is refused; binds, tmpfs, anonymous and declared volumes are not', () => {
+    const text = `
+services:
+  web:
+    image: x
+    volumes:
+      - ./html:/usr/share/html
+      - /cache
+      - type: tmpfs
+        target: /tmp
+      - kept:/kept
+      - type: volume
+        source: logs
+        target: /logs
+volumes:
+  kept: {}
+`;
+    const error = refusal(text);
+    expect(error.problems.map((problem) => [problem.where.line, problem.reason])).toStrictEqual([
+      [11, 'service "web" mounts volume "logs", which the stack does not declare under top-level "volumes"'],
+    ]);
+    expect(() =>
+      render(text.replace('kept: {}', 'kept: {}\n  logs: {}'), { policy: { ...basePolicy, mode: 'warn' } }),
+    ).not.toThrow();
+  });
+
+  test('a value that cannot be substituted is not judged again', () => {
+    const text =
+      'services:\n  web:\n    image: ${WEB_IMAGE}\n    networks: ["${NET}"]\n' +
+      '    healthcheck:\n      interval: ${INTERVAL}\n    deploy:\n      update_config:\n        monitor: ${MONITOR}\n';
+    const error = refusal(text);
+    expect(error.problems.map((problem) => [problem.where.line, problem.field])).toStrictEqual([
+      [3, 'env'],
+      [4, 'env'],
+      [6, 'env'],
+      [9, 'env'],
+    ]);
+    expect(error.problems.every((problem) => /^variable [A-Z_]+ is not set/.test(problem.reason))).toBe(true);
   });
 });
