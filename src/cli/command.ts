@@ -3,6 +3,7 @@
  * registered by name in main.ts; each parses its own arguments (node:util parseArgs) and returns
  * its exit code.
  */
+import { commandSafe } from '../core/log.js';
 
 /** The command's world: output streams and the directory relative paths resolve against. */
 export interface CliIo {
@@ -37,9 +38,12 @@ export function isParseArgsError(error: unknown): error is Error {
 }
 
 export function processIo(): CliIo {
+  // Inside a workflow job the runner reads the CLI's stdout and stderr for workflow commands too.
+  const safe = process.env.GITHUB_ACTIONS === 'true' ? commandSafe : (text: string) => text;
+  const line = (text: string) => safe(text.endsWith('\n') ? text.slice(0, -1) : text) + '\n';
   return {
-    out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-    err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+    out: (text) => process.stdout.write(line(text)),
+    err: (text) => process.stderr.write(line(text)),
     cwd: process.cwd(),
   };
 }

@@ -1,4 +1,5 @@
 import * as core from '@actions/core';
+import { randomBytes } from 'node:crypto';
 
 /** Where an annotation points: a file and line of the user's repository. */
 export interface Annotation {
@@ -23,8 +24,27 @@ export interface Log {
   mask(value: string): void;
 }
 
+/**
+ * Text the runner can never read as a workflow command. The runner reads a line as a command when
+ * it starts with `::` (after blanks) or holds `##[` (the legacy form), and a line is whatever lies
+ * between CR or LF, so text that holds neither `::` nor `##[` is safe as it is. Any other text (a
+ * container's log lines, anything read back from the swarm) is printed between
+ * `::stop-commands::<token>` and `::<token>::`: the runner processes no command in between. The
+ * token is 128 random bits drawn after the text is known, so the text cannot end the block early.
+ */
+export function commandSafe(text: string, token: string = randomBytes(16).toString('hex')): string {
+  if (!text.includes('::') && !text.includes('##[')) return text;
+  return `::stop-commands::${token}\n${text}\n::${token}::`;
+}
+
+/**
+ * The log of an action step. Every line printed with `info` goes through `commandSafe`; the
+ * other methods are commands themselves (`::debug::`, `::warning::`, `::error::`, `::group::`,
+ * `::add-mask::`), whose data and properties @actions/core escapes (`%`, CR, LF, and in
+ * properties `:` and `,`), so a message stays one line of data whatever it holds.
+ */
 export const actionsLog: Log = {
-  info: (m) => core.info(m),
+  info: (m) => core.info(commandSafe(m)),
   debug: (m) => core.debug(m),
   warning: (m, a) => core.warning(m, a ?? {}),
   error: (m, a) => core.error(m, a ?? {}),
