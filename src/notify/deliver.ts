@@ -46,6 +46,8 @@ interface DiscordMessage {
 }
 
 const UNKNOWN_MESSAGE = 10008;
+/** Discord's answer is a message (at most a few KiB with ten embeds); nothing larger is read. */
+export const MAX_RESPONSE_BYTES = 128 * 1024;
 const INVALID_FORM_BODY = 50035;
 
 /**
@@ -116,13 +118,32 @@ async function send(
           headers: { 'content-type': 'application/json', 'user-agent': 'swarm-deploy (notify-discord)' },
           body: JSON.stringify(body),
           signal: AbortSignal.timeout(requestTimeoutMs),
+          // A redirect would carry the payload to another address: it is an error, never followed.
+          redirect: 'manual',
         });
       } catch (error) {
         // fetch's own errors can quote the URL; only the redacted cause goes on.
         const cause = error instanceof Error && error.cause !== undefined ? `: ${errorMessage(error.cause)}` : '';
         throw new Error(redactWebhook(`${errorMessage(error)}${cause}`, webhook));
       }
-      const text = await response.text();
+      if (response.type === 'opaqueredirect' || (response.status >= 300 && response.status < 400)) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new DiscordError(
+          `HTTP ${response.status}: Discord answered with a redirect; it is not followed, and the message was not sent`,
+          response.status,
+          undefined,
+          undefined,
+        );
+      }
+      const text = await readBounded(response, MAX_RESPONSE_BYTES);
+      if (text === undefined) {
+        throw new DiscordError(
+          `HTTP ${response.status}: Discord's answer is larger than ${MAX_RESPONSE_BYTES} bytes; it was not read further`,
+          response.status,
+          undefined,
+          undefined,
+        );
+      }
       const json = parseJson(text);
       if (response.ok) {
         const id =
@@ -150,6 +171,25 @@ async function send(
         ),
     },
   );
+}
+
+/** The body as text, or undefined (and the rest left unread) once it grows past `limit` bytes. */
+async function readBounded(response: Response, limit: number): Promise<string | undefined> {
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function parseJson(text: string): unknown {

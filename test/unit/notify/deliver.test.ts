@@ -1,7 +1,7 @@
 import nock from 'nock';
 import { afterEach, describe, expect, test } from 'vitest';
 import { MemoryLog } from '../../support/memory-log.js';
-import { deliver, flattenErrors } from '../../../src/notify/deliver.js';
+import { deliver, flattenErrors, MAX_RESPONSE_BYTES } from '../../../src/notify/deliver.js';
 import type { WebhookPayload } from '../../../src/notify/limits.js';
 import { parseWebhookUrl } from '../../../src/notify/webhook-url.js';
 import { FakeClock } from '../../support/clock.js';
@@ -208,6 +208,60 @@ describe('deliver', () => {
       ok: true,
       edited: true,
     });
+  });
+
+  test.each([301, 302, 307, 308])('a %i redirect is not followed with the payload, nor retried', async (status) => {
+    const { options } = setup();
+    let received = 0;
+    const elsewhere = nock('https://collector.example')
+      .post(/.*/)
+      .query(true)
+      .reply(200, () => {
+        received++;
+        return { id: '1' };
+      });
+    nock('https://discord.com')
+      .post(HOOK)
+      .query(true)
+      .reply(status, '', { location: 'https://collector.example/hook' });
+    const result = await deliver(webhook, { payload }, options);
+    expect(result).toMatchObject({ ok: false, problem: 'failed' });
+    expect(result.ok ? '' : result.message).toBe(
+      `Discord answered HTTP ${status}: Discord answered with a redirect; it is not followed, and the message was not sent`,
+    );
+    expect(received).toBe(0);
+    expect(elsewhere.isDone()).toBe(false);
+    nock.cleanAll();
+  });
+
+  test('an endless answer is read no further than the cap', async () => {
+    const { options } = setup();
+    let produced = 0;
+    // An answer that never ends (nock buffers a reply whole, so this one is a Response of its own).
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        produced += 16 * 1024;
+        controller.enqueue(new Uint8Array(16 * 1024).fill(97));
+      },
+    });
+    const fetchEndless = (async () => new Response(endless, { status: 200 })) as typeof fetch;
+    const result = await deliver(webhook, { payload }, { ...options, fetch: fetchEndless });
+    expect(result).toMatchObject({ ok: false, problem: 'failed' });
+    expect(result.ok ? '' : result.message).toContain(`larger than ${MAX_RESPONSE_BYTES} bytes`);
+    // Read up to the cap (and what the stream had queued), never to the end.
+    expect(produced).toBeLessThan(MAX_RESPONSE_BYTES * 2);
+  });
+
+  test('an error answer is read bounded too: a huge body is not read whole', async () => {
+    const { options } = setup();
+    nock('https://discord.com')
+      .post(HOOK)
+      .query(true)
+      .reply(400, 'x'.repeat(MAX_RESPONSE_BYTES + 1));
+    const result = await deliver(webhook, { payload }, options);
+    expect(result.ok ? '' : result.message).toContain(
+      `HTTP 400: Discord's answer is larger than ${MAX_RESPONSE_BYTES} bytes`,
+    );
   });
 
   test('a network failure never carries the webhook token', async () => {
