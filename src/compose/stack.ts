@@ -149,6 +149,11 @@ export function formatViolation(violation: Violation): string {
 export const MAX_STACK_BYTES = 1024 * 1024;
 /** Cap on alias expansion (yaml's toJS counts nested expansions), so a "billion laughs" file is refused at once. */
 export const MAX_ALIAS_COUNT = 1000;
+/**
+ * Cap on the size of the stack once every alias is expanded. The alias count alone lets a few
+ * aliases of one large anchored value (a long string, a long list) expand to gigabytes.
+ */
+export const MAX_EXPANDED_BYTES = 4 * MAX_STACK_BYTES;
 export const MIN_MONITOR_MS = 10_000;
 /** Docker's healthcheck defaults when a field is not set. */
 const HEALTH_INTERVAL_MS = 30_000;
@@ -162,6 +167,44 @@ export interface ParsedStack {
   /** Plain data (aliases and merge keys expanded), before variables. */
   data: unknown;
   lineOf: (path: YamlPath) => number | undefined;
+}
+
+/**
+ * About how many bytes the document holds once its aliases are expanded: each node is measured
+ * once (an alias counts its anchor's measure again), so the count takes time linear in the file,
+ * whatever the expansion. Stops counting past `limit`.
+ */
+function expandedSize(doc: Document, limit: number): number {
+  // An alias names the last node anchored so before it, in document order: one pass finds them all
+  // (yaml's own Alias.resolve walks the whole document for each alias).
+  const anchored = new Map<string, unknown>();
+  const targets = new Map<unknown, unknown>();
+  visit(doc, (_key, node) => {
+    if (isAlias(node)) targets.set(node, anchored.get(node.source));
+    else if (node !== null && typeof node === 'object' && 'anchor' in node && typeof node.anchor === 'string')
+      anchored.set(node.anchor, node);
+  });
+  const measured = new Map<unknown, number>();
+  const measure = (node: unknown, depth: number): number => {
+    if (node === null || node === undefined || depth > 1000) return 1;
+    const known = measured.get(node);
+    if (known !== undefined) return known;
+    measured.set(node, limit + 1); // an alias to a node still being measured (a cycle) is too much
+    let size: number;
+    if (isAlias(node)) size = measure(targets.get(node), depth + 1);
+    else if (isScalar(node)) size = String(node.value).length + 1;
+    else if (isPair(node)) size = measure(node.key, depth + 1) + measure(node.value, depth + 1);
+    else if (isMap(node) || isSeq(node)) {
+      size = 2;
+      for (const item of node.items as unknown[]) {
+        size += measure(item, depth + 1);
+        if (size > limit) break;
+      }
+    } else size = 1;
+    measured.set(node, Math.min(size, limit + 1));
+    return Math.min(size, limit + 1);
+  };
+  return measure(doc.contents, 0);
 }
 
 /** Parse a stack file keeping positions; YAML errors and alias bombs become ConfigurationErrors. */
@@ -186,6 +229,13 @@ export function parseStack(file: string, text: string): ParsedStack {
       }
     },
   });
+  const expanded = expandedSize(doc, MAX_EXPANDED_BYTES);
+  if (expanded > MAX_EXPANDED_BYTES) {
+    throw new ConfigurationError(
+      `${file}: YAML aliases expand too much (the file would grow past ${MAX_EXPANDED_BYTES / (1024 * 1024)} MiB); the file looks like an alias bomb`,
+      'stack-file',
+    );
+  }
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });

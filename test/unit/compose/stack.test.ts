@@ -781,6 +781,28 @@ services:
     expect(Object.keys(doc)).not.toContain('x-defaults');
   });
 
+  test.each([
+    ['a long string', `x-big: &big "${'lol'.repeat(200_000)}"`, 20],
+    ['a long list', `x-big: &big [${Array(2_000).fill('"lol"').join(',')}]`, 900],
+    ['a deep nest of small lists', 'x-a: &a [1, 2]\nx-b: &b [*a, *a, *a]\nx-c: &c [*b, *b, *b]', 300],
+  ])('few aliases of %s: refused by the expanded size, fast', (_name, anchor, copies) => {
+    const expected = anchor.startsWith('x-a')
+      ? `${anchor}\nx-d: &d [${Array(copies).fill('*c').join(',')}]\nx-e: &e [${Array(copies).fill('*d').join(',')}]`
+      : anchor;
+    const last = anchor.startsWith('x-a') ? 'e' : 'big';
+    const text = `${expected}\nservices:\n  web:\n    image: x\n    command: [${Array(copies).fill(`*${last}`).join(',')}]\n`;
+    const start = performance.now();
+    expect(() => render(text)).toThrow(/stack\.yml: YAML aliases expand too much \(the file would grow past 4 MiB\)/);
+    expect(performance.now() - start).toBeLessThan(2000);
+  });
+
+  test('aliases that expand within the cap render as before', () => {
+    const rendered = render(
+      `x-env: &env\n  LOG: info\n  NOTE: "${'n'.repeat(10_000)}"\nservices:\n  a:\n    image: x\n    environment: *env\n  b:\n    image: x\n    environment: *env\n`,
+    );
+    expect(rendered.services).toHaveLength(2);
+  });
+
   test('a stack file over 1 MiB is refused', () => {
     expect(() => render(`# ${'x'.repeat(1024 * 1024)}\n${SIMPLE}`)).toThrow(/larger than 1024 KiB/);
   });
