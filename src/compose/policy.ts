@@ -34,6 +34,7 @@ export interface PolicySettings {
 
 /** Every rule the gate reports; all but the ADVISORY_RULES refuse a stack in enforce mode. */
 export const POLICY_RULES = [
+  'plain-key',
   'foreign-network',
   'host-network',
   'network-driver',

@@ -22,6 +22,7 @@ import {
 import type { PolicySettings, Violation } from './policy.js';
 import { traefikLabels, validateDomain, validatePort, validateTraefikToken } from './traefik.js';
 import { FINGERPRINT_LABEL, stackFingerprint } from './fingerprint.js';
+import { canonicalYaml, keyProblems } from './canonical.js';
 
 /**
  * Turns a client's stack file into the exact YAML that `docker stack deploy -c -` receives:
@@ -140,6 +141,20 @@ export function parseStack(file: string, text: string): ParsedStack {
     const first = error.message.split('\n')[0] ?? error.message;
     throw new ConfigurationError(`${where}: invalid YAML: ${first}`, 'stack-file');
   }
+  // Every key must read the same to the gate and to Docker's YAML 1.1 loader (see canonical.ts), in any policy mode.
+  const keys = keyProblems(doc, lineCounter);
+  if (keys.length > 0) {
+    throw new PolicyError(
+      file,
+      keys.map((problem) => ({
+        rule: 'plain-key',
+        message: problem.message,
+        file,
+        severity: 'error',
+        ...(problem.line === undefined ? {} : { line: problem.line }),
+      })),
+    );
+  }
   // The docker CLI reads a plain `0440` (typical for secret modes) as octal; YAML 1.2 reads it as decimal.
   visit(doc, {
     Scalar(_key, node) {
@@ -212,7 +227,8 @@ function findPair(doc: Document, items: Pair[], key: string, depth: number): Pai
 }
 
 function isMergeKey(pair: unknown): boolean {
-  return isPair(pair) && isScalar(pair.key) && pair.key.source === '<<';
+  // The parser's merge key: its value is a symbol, where a quoted "<<" is a plain string (refused at parse).
+  return isPair(pair) && isScalar(pair.key) && typeof pair.key.value === 'symbol';
 }
 
 // The docker CLI casts these values after substitution (cli/compose/loader interpolateTypeCastMapping),
@@ -719,12 +735,12 @@ export function monitorFor(
 /**
  * The YAML text for `docker stack deploy -c -`. The docker CLI substitutes variables in the file
  * it reads, with the environment of the manager's shell; every `$` in a string value is doubled
- * so the values arrive exactly as rendered here. Strings are double-quoted: no value can be read
- * back as another type or as structure by any YAML parser.
+ * so the values arrive exactly as rendered here. The text is canonical (see canonicalYaml): keys
+ * and strings double-quoted in printable ASCII, so no value can be read back as another type or as
+ * structure by a YAML 1.1 or 1.2 parser.
  */
 export function toWireYaml(document: Record<string, unknown>): string {
-  const doc = new Document(escapeDollars(document), { aliasDuplicateObjects: false });
-  return doc.toString({ lineWidth: 0, defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' });
+  return canonicalYaml(escapeDollars(document) as Record<string, unknown>);
 }
 
 /** A string as it must appear in the YAML given to the docker CLI, so its substitution yields `value`. */
