@@ -60,6 +60,11 @@ function describeCharacter(char: string): string {
   return `${hex} (${name})`;
 }
 
+/** A key for a message: escaped to printable ASCII, so a message never carries a line break or a control character. */
+function showKey(text: string): string {
+  return /[\ud800-\udfff]/.test(text) ? JSON.stringify(text) : quoteString(text);
+}
+
 /** Why one key is not plain, or undefined when it is. */
 function keyProblem(key: unknown): string | undefined {
   if (key === null || key === undefined) return 'a key is empty';
@@ -70,20 +75,20 @@ function keyProblem(key: unknown): string | undefined {
   const text = typeof scalar.value === 'string' ? scalar.value : (scalar.source ?? String(scalar.value));
   if (text === '<<' || typeof scalar.value === 'symbol') {
     const plainMerge = typeof scalar.value === 'symbol' && scalar.type === 'PLAIN' && scalar.tag === undefined;
-    return plainMerge ? undefined : `the merge key ${JSON.stringify(text)} is refused unless written plain as <<`;
+    return plainMerge ? undefined : `the merge key ${showKey(text)} is refused unless written plain as <<`;
   }
-  if (scalar.tag !== undefined) return `the key ${JSON.stringify(text)} has an explicit tag (${scalar.tag})`;
+  if (scalar.tag !== undefined) return `the key ${showKey(text)} has an explicit tag (${scalar.tag})`;
   if (typeof scalar.value !== 'string') {
     const kind = scalar.value === null ? 'null' : typeof scalar.value === 'number' ? 'a number' : 'a boolean';
-    return `the key ${JSON.stringify(text)} is ${kind}, not a name`;
+    return `the key ${showKey(text)} is ${kind}, not a name`;
   }
   if (text === '') return 'a key is empty';
   if (!PRINTABLE_ASCII.test(text)) {
     const bad = [...text].find((char) => !/[\x21-\x7e]/.test(char)) as string;
-    return `the key ${JSON.stringify(text)} contains ${describeCharacter(bad)}; keys are printable ASCII`;
+    return `the key ${showKey(text)} contains ${describeCharacter(bad)}; keys are printable ASCII`;
   }
   if (readsAsNonString(text)) {
-    return `the key ${JSON.stringify(text)} is not a string for every YAML reader (YAML 1.1 reads it as a boolean, null, number or date)`;
+    return `the key ${showKey(text)} is not a string for every YAML reader (YAML 1.1 reads it as a boolean, null, number or date)`;
   }
   return undefined;
 }

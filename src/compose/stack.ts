@@ -374,7 +374,7 @@ function validateSettings(options: RenderOptions): RenderSettings {
 }
 
 /** Stage 1, parse: read the file with positions, then substitute the variables into the parsed values. */
-function parse(options: RenderOptions): StackSource {
+function parse(options: Pick<RenderOptions, 'file' | 'text' | 'env' | 'image'>): StackSource {
   const { file } = options;
   const parsed = parseStack(file, options.text);
   const error = (path: YamlPath, message: string, input = 'stack-file'): ConfigurationError =>
@@ -457,7 +457,7 @@ function validate(source: StackSource, settings: RenderSettings): StackStructure
 }
 
 /** Stage 3, judge: the policy gate refuses the stack on any error-level violation; returns the warnings. */
-function judge(source: StackSource, settings: RenderSettings): Violation[] {
+function judge(source: StackSource, settings: Pick<RenderSettings, 'tenant' | 'policy' | 'supplied'>): Violation[] {
   const { supplied } = settings;
   const violations = judgeStack(
     {
@@ -473,6 +473,36 @@ function judge(source: StackSource, settings: RenderSettings): Violation[] {
   const refused = violations.filter((violation) => violation.severity === 'error');
   if (refused.length > 0) throw new PolicyError(source.file, refused);
   return [...violations];
+}
+
+/** A recorded release's stack, about to be deployed again by a rollback or a scale. */
+export interface RecordedStack {
+  tenant: Tenant;
+  /** How messages name it, e.g. `release 20261201-101500-abc`. */
+  file: string;
+  /** The stack as recorded: the text Docker read then. */
+  text: string;
+  /** Today's policy. */
+  policy: PolicySettings;
+}
+
+/**
+ * Judges a recorded release's stack again under today's policy, before it is deployed again: the
+ * same parse (every key plain) and the same gate as a deploy, on the text Docker read then (its `$$`
+ * read back as `$`). The `swarm-deploy.*` labels are the deploy's own and are not judged; the
+ * domains, tier and published ports are today's. Throws PolicyError on a refusal; returns the warnings.
+ */
+export function judgeRecordedStack(recorded: RecordedStack): Violation[] {
+  validatePolicySettings(recorded.policy);
+  const source = parse({ file: recorded.file, text: recorded.text, env: new Map() });
+  const services = isRecord(source.document.services) ? source.document.services : {};
+  for (const service of Object.values(services)) {
+    const labels = isRecord(service) && isRecord(service.deploy) ? service.deploy.labels : undefined;
+    if (!isRecord(labels)) continue;
+    for (const key of Object.keys(labels)) if (key.startsWith('swarm-deploy.')) delete labels[key];
+  }
+  const supplied: Supplied = { secrets: new Map(), configs: new Map() };
+  return judge(source, { tenant: recorded.tenant, policy: recorded.policy, supplied });
 }
 
 /** The service that receives the domains, checked before rendering changes anything. */

@@ -35,7 +35,13 @@ import { ensureObjects, pruneObjects, type VersionedObject } from '../state/obje
 import type { PolicySettings } from '../compose/policy.js';
 import { planDiff, type StackDiff } from './plan.js';
 import type { CommandRunner } from '../core/exec.js';
-import { releaseLabels, renderStack, type ReleaseInfo, type RenderedStack } from '../compose/stack.js';
+import {
+  judgeRecordedStack,
+  releaseLabels,
+  renderStack,
+  type ReleaseInfo,
+  type RenderedStack,
+} from '../compose/stack.js';
 import { carriesFingerprint, judgeUnchanged } from './unchanged.js';
 import { withFingerprint } from '../compose/fingerprint.js';
 import { desiredReplicas, isOurUpdate, taskTemplateChanged } from './verdict.js';
@@ -149,13 +155,15 @@ export function stackServiceNames(tenant: Tenant, yaml: string): string[] {
   );
 }
 
-/** A recorded release's stack with its exact digests and this run's release labels. */
+/** A recorded release's stack, judged again under today's policy, with its exact digests and this run's release labels. */
 export function restoreStack(
   target: Release,
   tenant: Tenant,
   release: ReleaseInfo,
+  policy: PolicySettings,
   replicas: Readonly<Record<string, number>> = {},
 ): string {
+  judgeRecordedStack({ tenant, file: `release ${target.id}`, text: target.stack, policy });
   const doc = parseDocument(target.stack);
   const services = doc.get('services', true) as { items?: { key: { value?: unknown } | unknown }[] } | undefined;
   const labels = releaseLabels(tenant, release);
@@ -276,7 +284,7 @@ async function alreadyRunning(
   const target =
     (request.kind === 'scale' ? currentRelease(history) : undefined) ??
     resolveRollbackTarget(history, request.rollbackTo);
-  const yaml = restoreStack(target, request.tenant, releaseInfo, request.replicas);
+  const yaml = restoreStack(target, request.tenant, releaseInfo, request.policy, request.replicas);
   const verdict = judgeUnchanged(yaml, request.tenant, services);
   if (!verdict.unchanged) {
     log.debug(`Redeploying release ${target.id}: ${verdict.why}`);
@@ -327,7 +335,13 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
     const history = await readHistory(runner, tenant.name);
     let yaml = prepared?.rendered.yaml;
     if (request.rollbackTo)
-      yaml = restoreStack(resolveRollbackTarget(history, request.rollbackTo), tenant, releaseInfo, request.replicas);
+      yaml = restoreStack(
+        resolveRollbackTarget(history, request.rollbackTo),
+        tenant,
+        releaseInfo,
+        request.policy,
+        request.replicas,
+      );
     const diff = planDiff(before, yaml ?? '', tenant);
     return { ...base, status: 'planned', diff, rendered: yaml, durationMs: clock.now() - started };
   }
@@ -393,7 +407,7 @@ export async function runDeploy(context: DeployContext, request: DeployRequest):
       log.info(
         `${request.kind === 'scale' ? `Scaling ${tenant.name} from` : `Rolling ${tenant.name} back to`} release ${restored.id}${restored.gitSha ? ` (${restored.gitSha.slice(0, 7)})` : ''}`,
       );
-      yaml = restoreStack(restored, tenant, releaseInfo, request.replicas);
+      yaml = restoreStack(restored, tenant, releaseInfo, request.policy, request.replicas);
       secrets = restored.secrets;
       configs = restored.configs;
     } else {

@@ -127,6 +127,9 @@ describe('keys that are not plain are refused at parse, in any policy mode', () 
     expect(refusal(withKey('"A\\NB": x')).message).toContain('U+0085 (next line (NEL))');
     expect(refusal(withKey('"\\uFEFFA": x')).message).toContain('U+FEFF (byte order mark)');
     expect(refusal(withKey('café: x')).message).toContain('U+00E9 (non-ASCII)');
+    const raw = refusal(withKey('"A\u2028B\u0085C": x')).message;
+    expect(raw).toContain('"A\\u2028B\\x85C"');
+    expect(raw).not.toMatch(/[\u2028\u2029\u0085]/);
   });
 
   test('plain keys pass: names with punctuation, a plain << merge, anchors and aliases in values', () => {
