@@ -82,13 +82,19 @@ function keyProblem(key: unknown): string | undefined {
     const kind = scalar.value === null ? 'null' : typeof scalar.value === 'number' ? 'a number' : 'a boolean';
     return `the key ${showKey(text)} is ${kind}, not a name`;
   }
-  if (text === '') return 'a key is empty';
+  return keyTextProblem(text);
+}
+
+/** Why a key's text is not plain (empty, outside printable ASCII, another type to some YAML reader), or undefined. */
+export function keyTextProblem(text: string, what = 'the key'): string | undefined {
+  if (text === '') return `${what} is empty`;
+  if (text === '<<') return `${what} "<<" is a merge key`;
   if (!PRINTABLE_ASCII.test(text)) {
     const bad = [...text].find((char) => !/[\x21-\x7e]/.test(char)) as string;
-    return `the key ${showKey(text)} contains ${describeCharacter(bad)}; keys are printable ASCII`;
+    return `${what} ${showKey(text)} contains ${describeCharacter(bad)}; keys are printable ASCII`;
   }
   if (readsAsNonString(text)) {
-    return `the key ${showKey(text)} is not a string for every YAML reader (YAML 1.1 reads it as a boolean, null, number or date)`;
+    return `${what} ${showKey(text)} is not a string for every YAML reader (YAML 1.1 reads it as a boolean, null, number or date)`;
   }
   return undefined;
 }

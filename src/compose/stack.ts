@@ -22,7 +22,7 @@ import {
 import type { PolicySettings, Violation } from './policy.js';
 import { traefikLabels, validateDomain, validatePort, validateTraefikToken } from './traefik.js';
 import { FINGERPRINT_LABEL, stackFingerprint } from './fingerprint.js';
-import { canonicalYaml, keyProblems } from './canonical.js';
+import { canonicalYaml, keyProblems, keyTextProblem } from './canonical.js';
 
 /**
  * Turns a client's stack file into the exact YAML that `docker stack deploy -c -` receives:
@@ -143,18 +143,7 @@ export function parseStack(file: string, text: string): ParsedStack {
   }
   // Every key must read the same to the gate and to Docker's YAML 1.1 loader (see canonical.ts), in any policy mode.
   const keys = keyProblems(doc, lineCounter);
-  if (keys.length > 0) {
-    throw new PolicyError(
-      file,
-      keys.map((problem) => ({
-        rule: 'plain-key',
-        message: problem.message,
-        file,
-        severity: 'error',
-        ...(problem.line === undefined ? {} : { line: problem.line }),
-      })),
-    );
-  }
+  if (keys.length > 0) throw plainKeyError(file, keys);
   // The docker CLI reads a plain `0440` (typical for secret modes) as octal; YAML 1.2 reads it as decimal.
   visit(doc, {
     Scalar(_key, node) {
@@ -201,6 +190,35 @@ export function parseStack(file: string, text: string): ParsedStack {
     return line;
   };
   return { data, lineOf };
+}
+
+/** Keys that are not plain refuse the stack in every policy mode (rule `plain-key`), each with its line. */
+function plainKeyError(file: string, problems: { line: number | undefined; message: string }[]): PolicyError {
+  return new PolicyError(
+    file,
+    problems.map(({ line, message }) => ({
+      rule: 'plain-key',
+      message,
+      file,
+      severity: 'error',
+      ...(line === undefined ? {} : { line }),
+    })),
+  );
+}
+
+/** Labels written as a list become a mapping in the text Docker reads (see labelMap): their keys must be plain too. */
+function checkLabelListKeys(source: StackSource, services: Record<string, unknown>): void {
+  const problems: { line: number | undefined; message: string }[] = [];
+  for (const [name, service] of Object.entries(services)) {
+    const deploy = isRecord(service) && isRecord(service.deploy) ? service.deploy : undefined;
+    if (deploy === undefined || !Array.isArray(deploy.labels)) continue;
+    for (const entry of labelEntries(deploy.labels, ['services', name, 'deploy', 'labels'])) {
+      const problem = keyTextProblem(entry.key, 'the label key');
+      if (problem !== undefined)
+        problems.push({ line: source.lineOf(entry.path), message: `service "${name}": ${problem}` });
+    }
+  }
+  if (problems.length > 0) throw plainKeyError(source.file, problems);
 }
 
 function resolve(doc: Document, node: unknown): unknown {
@@ -408,6 +426,7 @@ function validate(source: StackSource, settings: RenderSettings): StackStructure
   }
   const services = isRecord(document.services) ? document.services : {};
   if (Object.keys(services).length === 0) throw error([], 'the stack defines no services');
+  checkLabelListKeys(source, services);
   const declared = {
     networks: isRecord(document.networks) ? document.networks : {},
     volumes: isRecord(document.volumes) ? document.volumes : {},

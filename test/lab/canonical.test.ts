@@ -72,7 +72,7 @@ const STACKS: [string, string][] = [
       '  worker:',
       '    image: ${IMAGE}',
       '    deploy:',
-      '      labels: ["on=1", "y=2", "0755=3", "1:20=4", "~=5", "no="]',
+      '      labels: ["a b=yes", "x:y=0755", "com.example/z=1:20", "k=", "Yes_Please=~"]',
       '',
     ].join('\n'),
   ],

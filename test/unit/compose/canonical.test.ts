@@ -122,6 +122,42 @@ describe('keys that are not plain are refused at parse, in any policy mode', () 
     expect(error.message).toMatch(/merge key "<<"/);
   });
 
+  test('labels written as a list become keys: theirs are refused the same way, each on its line', () => {
+    const text = [
+      'services:',
+      '  web:',
+      '    image: registry.example.com/acme/web:1',
+      '    deploy:',
+      '      labels:',
+      '        - "on=1"',
+      '        - "ok=2"',
+      '        - "0755=3"',
+      '        - "caf\u00e9=4"',
+      '        - "a\u2028b=5"',
+      '        - "<<=6"',
+      '',
+    ].join('\n');
+    let error: unknown;
+    try {
+      render(text, 'warn');
+    } catch (caught: unknown) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(PolicyError);
+    const violations = (error as PolicyError).violations;
+    expect(violations.map((v) => [v.rule, v.line])).toStrictEqual([
+      ['plain-key', 6],
+      ['plain-key', 8],
+      ['plain-key', 9],
+      ['plain-key', 10],
+      ['plain-key', 11],
+    ]);
+    expect((error as Error).message).toContain(
+      'service "web": the label key "on" is not a string for every YAML reader',
+    );
+    expect((error as Error).message).toContain('U+2028 (line separator)');
+  });
+
   test('names the character that makes a key not plain', () => {
     expect(refusal(withKey('"A\\u2029B": x')).message).toContain('U+2029 (paragraph separator)');
     expect(refusal(withKey('"A\\NB": x')).message).toContain('U+0085 (next line (NEL))');
@@ -280,7 +316,7 @@ describe('the rendered text reads back as judged, in YAML 1.1 and YAML 1.2', () 
     '  worker:',
     '    image: ${IMAGE}',
     '    deploy:',
-    '      labels: ["on=1", "y=2", "0755=3", "1:20=4", "~=5", "caf\u00e9=6", "a\u2028b=7"]',
+    '      labels: ["a b=1", "x:y=2", "com.example/z=3", "k=", "Yes_Please=yes"]',
     '    ulimits:',
     '      nofile: { soft: 1024, hard: 1e5 }',
     'secrets:',
