@@ -90,7 +90,8 @@ export function keyTextProblem(text: string, what = 'the key'): string | undefin
   if (text === '') return `${what} is empty`;
   if (text === '<<') return `${what} "<<" is a merge key`;
   if (!PRINTABLE_ASCII.test(text)) {
-    const bad = [...text].find((char) => !/[\x21-\x7e]/.test(char)) as string;
+    const bad = [...text].find((char) => !/[\x20-\x7e]/.test(char));
+    if (bad === undefined) return `${what} ${showKey(text)} starts or ends with a space`;
     return `${what} ${showKey(text)} contains ${describeCharacter(bad)}; keys are printable ASCII`;
   }
   if (readsAsNonString(text)) {

@@ -163,6 +163,7 @@ describe('keys that are not plain are refused at parse, in any policy mode', () 
     expect(refusal(withKey('"A\\NB": x')).message).toContain('U+0085 (next line (NEL))');
     expect(refusal(withKey('"\\uFEFFA": x')).message).toContain('U+FEFF (byte order mark)');
     expect(refusal(withKey('café: x')).message).toContain('U+00E9 (non-ASCII)');
+    expect(refusal(withKey('" A": x')).message).toContain('" A" starts or ends with a space');
     const raw = refusal(withKey('"A\u2028B\u0085C": x')).message;
     expect(raw).toContain('"A\\u2028B\\x85C"');
     expect(raw).not.toMatch(/[\u2028\u2029\u0085]/);
