@@ -38,6 +38,14 @@ export const rolloutOptions = {
   registry: { type: 'string' },
   'registry-username': { type: 'string' },
   'registry-password-file': { type: 'string' },
+  domain: { type: 'string', multiple: true },
+  tier: { type: 'string' },
+  'service-port': { type: 'string' },
+  'routed-service': { type: 'string' },
+  entrypoint: { type: 'string' },
+  'cert-resolver': { type: 'string' },
+  policy: { type: 'string' },
+  'allow-published-ports': { type: 'boolean', default: false },
 } as const;
 
 const deployOptions = {
@@ -50,14 +58,6 @@ const deployOptions = {
   config: { type: 'string', multiple: true },
   'git-sha': { type: 'string' },
   prune: { type: 'boolean', default: false },
-  domain: { type: 'string', multiple: true },
-  tier: { type: 'string' },
-  'service-port': { type: 'string' },
-  'routed-service': { type: 'string' },
-  entrypoint: { type: 'string' },
-  'cert-resolver': { type: 'string' },
-  policy: { type: 'string' },
-  'allow-published-ports': { type: 'boolean', default: false },
   rendered: { type: 'boolean', default: false },
 } as const;
 
@@ -69,7 +69,16 @@ export const ROLLOUT_HELP = `Rollout:
   --no-auto-rollback    on failure, leave the services as Swarm left them
   --registry <host>     log in to this registry on the manager and deploy with registry auth
   --registry-username <u>
-  --registry-password-file <file|->  the registry password (or ${REGISTRY_PASSWORD_ENV})`;
+  --registry-password-file <file|->  the registry password (or ${REGISTRY_PASSWORD_ENV})
+
+Policy (a rollback or a scale judges the recorded stack again by it, as a deploy judges its file):
+  --domain <d>          a domain routed to the service by Traefik (repeat)
+  --tier <t>            standard | enterprise (placement)
+  --service-port <p>    the port Traefik routes to
+  --routed-service <s>  the service Traefik routes to (default: the first)
+  --entrypoint <e>      Traefik entrypoint     --cert-resolver <r>  Traefik certificate resolver
+  --policy <p>          enforce | warn (default enforce)
+  --allow-published-ports  allow ports published on the nodes`;
 
 const STACK_HELP = `Stack (paths are relative to the current directory and must stay inside it):
   --client <name>       the client (the stack name); required
@@ -79,14 +88,7 @@ const STACK_HELP = `Stack (paths are relative to the current directory and must 
   --secrets-file <file|->  name=value lines, one per secret ("-" reads stdin); never on the command line
   --config name=<file>  a Swarm config from a file (repeat)
   --git-sha <sha>       the commit the image was built from (recorded in the release)
-  --prune               remove services no longer in the stack file
-  --domain <d>          a domain routed to the service by Traefik (repeat)
-  --tier <t>            standard | enterprise (placement)
-  --service-port <p>    the port Traefik routes to
-  --routed-service <s>  the service Traefik routes to (default: the first)
-  --entrypoint <e>      Traefik entrypoint     --cert-resolver <r>  Traefik certificate resolver
-  --policy <p>          enforce | warn (default enforce)
-  --allow-published-ports  allow ports published on the nodes`;
+  --prune               remove services no longer in the stack file`;
 
 const DEPLOY_USAGE = `Usage: swarm-deploy deploy --client <name> --image <ref> [options]
 
@@ -122,7 +124,11 @@ export const DEPLOY_FLAGS: Readonly<Record<string, string>> = { configs: '--conf
 export const RESTORE_FLAGS: Readonly<Record<string, string>> = { client: '<client>', 'rollback-to': '[release]' };
 
 type RolloutValues = {
-  [K in keyof typeof rolloutOptions]?: (typeof rolloutOptions)[K]['type'] extends 'boolean' ? boolean : string;
+  [K in keyof typeof rolloutOptions]?: (typeof rolloutOptions)[K] extends { multiple: true }
+    ? string[]
+    : (typeof rolloutOptions)[K]['type'] extends 'boolean'
+      ? boolean
+      : string;
 };
 
 /** Read a `--…-file` value: a path relative to the current directory, or `-` for stdin. */
@@ -156,6 +162,14 @@ export function rolloutInputs(values: RolloutValues): Record<string, string | un
     'auto-rollback': values['no-auto-rollback'] ? 'false' : undefined,
     registry: values.registry,
     'registry-username': values['registry-username'],
+    domain: values.domain?.join(','),
+    tier: values.tier,
+    'service-port': values['service-port'],
+    'routed-service': values['routed-service'],
+    entrypoint: values.entrypoint,
+    'cert-resolver': values['cert-resolver'],
+    policy: values.policy,
+    'allow-published-ports': values['allow-published-ports'] ? 'true' : undefined,
   };
 }
 
@@ -196,14 +210,6 @@ export function deployInputValues(
       .join('\n'),
     'git-sha': values['git-sha'],
     prune: values.prune ? 'true' : undefined,
-    domain: values.domain?.join(','),
-    tier: values.tier,
-    'service-port': values['service-port'],
-    'routed-service': values['routed-service'],
-    entrypoint: values.entrypoint,
-    'cert-resolver': values['cert-resolver'],
-    policy: values.policy,
-    'allow-published-ports': values['allow-published-ports'] ? 'true' : undefined,
     'dry-run': dryRun ? 'true' : undefined,
   };
 }

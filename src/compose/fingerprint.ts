@@ -5,7 +5,8 @@
  * their own. Every rendered service carries it as a label; rollout/unchanged.ts reads it back.
  */
 import { createHash } from 'node:crypto';
-import { parse, parseDocument, Scalar } from 'yaml';
+import { parse } from 'yaml';
+import { canonicalYaml } from './canonical.js';
 
 export const FINGERPRINT_LABEL = 'swarm-deploy.fingerprint';
 export const RELEASE_LABEL = 'swarm-deploy.release';
@@ -52,17 +53,19 @@ export function stackFingerprint(yaml: string): string {
   return createHash('sha256').update(canonical(compose)).digest('hex').slice(0, 32);
 }
 
-/** The stack with its fingerprint set as a label on every service. */
+/**
+ * The stack with its fingerprint set as a label on every service, written out canonically (see
+ * canonicalYaml). The text is already as Docker reads it (`$` doubled), so its strings are kept as they are.
+ */
 export function withFingerprint(yaml: string): string {
   const fingerprint = stackFingerprint(yaml);
-  const doc = parseDocument(yaml);
-  const services = doc.get('services', true) as { items?: { key: unknown }[] } | undefined;
-  for (const item of services?.items ?? []) {
-    const name = String((item.key as { value?: unknown }).value ?? item.key);
-    // Quoted, so Docker's YAML 1.1 reader can never take an all-digit hash for a number.
-    const value = new Scalar(fingerprint);
-    value.type = Scalar.QUOTE_DOUBLE;
-    doc.setIn(['services', name, 'deploy', 'labels', FINGERPRINT_LABEL], value);
+  const compose = (parse(yaml, { maxAliasCount: 100 }) ?? {}) as Record<string, unknown>;
+  const services = isRecord(compose.services) ? compose.services : {};
+  for (const service of Object.values(services)) {
+    if (!isRecord(service)) continue;
+    const deploy = isRecord(service.deploy) ? service.deploy : (service.deploy = {});
+    const labels = isRecord(deploy.labels) ? deploy.labels : (deploy.labels = {});
+    labels[FINGERPRINT_LABEL] = fingerprint;
   }
-  return doc.toString({ lineWidth: 0 });
+  return canonicalYaml(compose);
 }

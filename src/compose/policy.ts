@@ -41,6 +41,7 @@ export function platformEntrypoints(policy: PolicySettings): readonly string[] {
 
 /** Every rule the gate reports; all but the ADVISORY_RULES refuse a stack in enforce mode. */
 export const POLICY_RULES = [
+  'plain-key',
   'foreign-network',
   'host-network',
   'network-driver',

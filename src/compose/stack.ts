@@ -24,6 +24,7 @@ import {
 import type { PolicySettings, Violation } from './policy.js';
 import { traefikLabels, validateDomain, validatePort, validateTraefikToken } from './traefik.js';
 import { FINGERPRINT_LABEL, stackFingerprint } from './fingerprint.js';
+import { canonicalYaml, keyProblems, keyTextProblem } from './canonical.js';
 
 /**
  * Turns a client's stack file into the exact YAML that `docker stack deploy -c -` receives:
@@ -221,6 +222,9 @@ export function parseStack(file: string, text: string): ParsedStack {
     const first = error.message.split('\n')[0] ?? error.message;
     throw new ConfigurationError(`${where}: invalid YAML: ${first}`, 'stack-file');
   }
+  // Every key must read the same to the gate and to Docker's YAML 1.1 loader (see canonical.ts), in any policy mode.
+  const keys = keyProblems(doc, lineCounter);
+  if (keys.length > 0) throw plainKeyError(file, keys);
   // The docker CLI reads a plain `0440` (typical for secret modes) as octal; YAML 1.2 reads it as decimal.
   visit(doc, {
     Scalar(_key, node) {
@@ -276,6 +280,35 @@ export function parseStack(file: string, text: string): ParsedStack {
   return { data, lineOf };
 }
 
+/** Keys that are not plain refuse the stack in every policy mode (rule `plain-key`), each with its line. */
+function plainKeyError(file: string, problems: { line: number | undefined; message: string }[]): PolicyError {
+  return new PolicyError(
+    file,
+    problems.map(({ line, message }) => ({
+      rule: 'plain-key',
+      message,
+      file,
+      severity: 'error',
+      ...(line === undefined ? {} : { line }),
+    })),
+  );
+}
+
+/** Labels written as a list become a mapping in the text Docker reads (see labelMap): their keys must be plain too. */
+function checkLabelListKeys(source: StackSource, services: Record<string, unknown>): void {
+  const problems: { line: number | undefined; message: string }[] = [];
+  for (const [name, service] of Object.entries(services)) {
+    const deploy = isRecord(service) && isRecord(service.deploy) ? service.deploy : undefined;
+    if (deploy === undefined || !Array.isArray(deploy.labels)) continue;
+    for (const entry of labelEntries(deploy.labels, ['services', name, 'deploy', 'labels'])) {
+      const problem = keyTextProblem(entry.key, 'the label key');
+      if (problem !== undefined)
+        problems.push({ line: source.lineOf(entry.path), message: `service "${name}": ${problem}` });
+    }
+  }
+  if (problems.length > 0) throw plainKeyError(source.file, problems);
+}
+
 function resolve(doc: Document, node: unknown): unknown {
   let current = node;
   for (let hops = 0; isAlias(current) && hops < 100; hops += 1) current = current.resolve(doc);
@@ -300,7 +333,8 @@ function findPair(doc: Document, items: Pair[], key: string, depth: number): Pai
 }
 
 function isMergeKey(pair: unknown): boolean {
-  return isPair(pair) && isScalar(pair.key) && pair.key.source === '<<';
+  // The parser's merge key: its value is a symbol, where a quoted "<<" is a plain string (refused at parse).
+  return isPair(pair) && isScalar(pair.key) && typeof pair.key.value === 'symbol';
 }
 
 // The docker CLI casts these values after substitution (cli/compose/loader interpolateTypeCastMapping),
@@ -465,7 +499,7 @@ function validateSettings(options: RenderOptions): RenderSettings {
  * Stage 1, parse: read the file with positions, then substitute the variables into the parsed values.
  * A value that cannot be substituted or cast is a problem of the file, kept as written meanwhile.
  */
-function parse(options: RenderOptions): StackSource {
+function parse(options: Pick<RenderOptions, 'file' | 'text' | 'env' | 'image'>): StackSource {
   const { file } = options;
   const parsed = parseStack(file, options.text);
   const problem = (path: YamlPath, message: string, input = 'stack-file'): StackProblem =>
@@ -525,6 +559,7 @@ function validate(source: StackSource, settings: RenderSettings): StackStructure
   }
   const services = isRecord(document.services) ? document.services : {};
   if (Object.keys(services).length === 0) report([], 'the stack defines no services');
+  checkLabelListKeys(source, services);
   const declared = {
     networks: isRecord(document.networks) ? document.networks : {},
     volumes: isRecord(document.volumes) ? document.volumes : {},
@@ -633,7 +668,7 @@ function validateService(
  * Stage 3, judge: the policy gate refuses the stack on any error-level violation, together with
  * the problems found before; returns the warnings.
  */
-function judge(source: StackSource, settings: RenderSettings): Violation[] {
+function judge(source: StackSource, settings: Pick<RenderSettings, 'tenant' | 'policy' | 'supplied'>): Violation[] {
   const { supplied } = settings;
   const violations = judgeStack(
     {
@@ -653,6 +688,36 @@ function judge(source: StackSource, settings: RenderSettings): Violation[] {
   }
   if (refused.length > 0) throw new PolicyError(source.file, refused);
   return [...violations];
+}
+
+/** A recorded release's stack, about to be deployed again by a rollback or a scale. */
+export interface RecordedStack {
+  tenant: Tenant;
+  /** How messages name it, e.g. `release 20261201-101500-abc`. */
+  file: string;
+  /** The stack as recorded: the text Docker read then. */
+  text: string;
+  /** Today's policy. */
+  policy: PolicySettings;
+}
+
+/**
+ * Judges a recorded release's stack again under today's policy, before it is deployed again: the
+ * same parse (every key plain) and the same gate as a deploy, on the text Docker read then (its `$$`
+ * read back as `$`). The `swarm-deploy.*` labels are the deploy's own and are not judged; the
+ * domains, tier and published ports are today's. Throws PolicyError on a refusal; returns the warnings.
+ */
+export function judgeRecordedStack(recorded: RecordedStack): Violation[] {
+  validatePolicySettings(recorded.policy);
+  const source = parse({ file: recorded.file, text: recorded.text, env: new Map() });
+  const services = isRecord(source.document.services) ? source.document.services : {};
+  for (const service of Object.values(services)) {
+    const labels = isRecord(service) && isRecord(service.deploy) ? service.deploy.labels : undefined;
+    if (!isRecord(labels)) continue;
+    for (const key of Object.keys(labels)) if (key.startsWith('swarm-deploy.')) delete labels[key];
+  }
+  const supplied: Supplied = { secrets: new Map(), configs: new Map() };
+  return judge(source, { tenant: recorded.tenant, policy: recorded.policy, supplied });
 }
 
 /** The service that receives the domains, checked before rendering changes anything. */
@@ -909,12 +974,12 @@ export function monitorFor(
 /**
  * The YAML text for `docker stack deploy -c -`. The docker CLI substitutes variables in the file
  * it reads, with the environment of the manager's shell; every `$` in a string value is doubled
- * so the values arrive exactly as rendered here. Strings are double-quoted: no value can be read
- * back as another type or as structure by any YAML parser.
+ * so the values arrive exactly as rendered here. The text is canonical (see canonicalYaml): keys
+ * and strings double-quoted in printable ASCII, so no value can be read back as another type or as
+ * structure by a YAML 1.1 or 1.2 parser.
  */
 export function toWireYaml(document: Record<string, unknown>): string {
-  const doc = new Document(escapeDollars(document), { aliasDuplicateObjects: false });
-  return doc.toString({ lineWidth: 0, defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' });
+  return canonicalYaml(escapeDollars(document) as Record<string, unknown>);
 }
 
 /** A string as it must appear in the YAML given to the docker CLI, so its substitution yields `value`. */

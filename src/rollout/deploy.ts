@@ -34,9 +34,16 @@ import {
 } from '../state/history.js';
 import { acquireLock, readLock, releaseLock, type HeldLock } from '../state/lock.js';
 import { ensureObjects, pruneObjects, type VersionedObject } from '../state/objects.js';
+import type { PolicySettings } from '../compose/policy.js';
 import { planDiff, type StackDiff } from './plan.js';
 import type { CommandRunner } from '../core/exec.js';
-import { releaseLabels, renderStack, type ReleaseInfo, type RenderedStack } from '../compose/stack.js';
+import {
+  judgeRecordedStack,
+  releaseLabels,
+  renderStack,
+  type ReleaseInfo,
+  type RenderedStack,
+} from '../compose/stack.js';
 import { carriesFingerprint, judgeUnchanged } from './unchanged.js';
 import { withFingerprint } from '../compose/fingerprint.js';
 import { desiredReplicas, isOurUpdate, taskTemplateChanged } from './verdict.js';
@@ -152,13 +159,15 @@ export function stackServiceNames(tenant: Tenant, yaml: string): string[] {
   );
 }
 
-/** A recorded release's stack with its exact digests and this run's release labels. */
+/** A recorded release's stack, judged again under today's policy, with its exact digests and this run's release labels. */
 export function restoreStack(
   target: Release,
   tenant: Tenant,
   release: ReleaseInfo,
+  policy: PolicySettings,
   replicas: Readonly<Record<string, number>> = {},
 ): string {
+  judgeRecordedStack({ tenant, file: `release ${target.id}`, text: target.stack, policy });
   const doc = parseDocument(target.stack);
   const services = doc.get('services', true) as { items?: { key: { value?: unknown } | unknown }[] } | undefined;
   const labels = releaseLabels(tenant, release);
@@ -278,7 +287,7 @@ async function alreadyRunning(
   ]);
   if (lock) return undefined;
   const target = restoreTarget(plan, history);
-  const yaml = restoreStack(target, request.tenant, releaseInfo, plan.restore.replicas);
+  const yaml = restoreStack(target, request.tenant, releaseInfo, request.policy, plan.restore.replicas);
   const verdict = judgeUnchanged(yaml, request.tenant, services);
   if (!verdict.unchanged) {
     log.debug(`Redeploying release ${target.id}: ${verdict.why}`);
@@ -347,7 +356,14 @@ export async function runDeploy(context: DeployContext, request: RolloutRequest)
     const before = await stackServices(runner, tenant.stack);
     const history = await readHistory(runner, tenant.name);
     let yaml = prepared?.rendered.yaml;
-    if (restore) yaml = restoreStack(restoreTarget(restore, history), tenant, releaseInfo, restore.restore.replicas);
+    if (restore)
+      yaml = restoreStack(
+        restoreTarget(restore, history),
+        tenant,
+        releaseInfo,
+        request.policy,
+        restore.restore.replicas,
+      );
     const diff = planDiff(before, yaml ?? '', tenant);
     return { ...base, status: 'planned', diff, rendered: yaml, durationMs: clock.now() - started };
   }
@@ -410,7 +426,7 @@ export async function runDeploy(context: DeployContext, request: RolloutRequest)
       log.info(
         `${plan.kind === 'scale' ? `Scaling ${tenant.name} from` : `Rolling ${tenant.name} back to`} release ${restored.id}${restored.gitSha ? ` (${restored.gitSha.slice(0, 7)})` : ''}`,
       );
-      yaml = restoreStack(restored, tenant, releaseInfo, restore.restore.replicas);
+      yaml = restoreStack(restored, tenant, releaseInfo, request.policy, restore.restore.replicas);
       secrets = restored.secrets;
       configs = restored.configs;
     } else {

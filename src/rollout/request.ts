@@ -29,6 +29,8 @@ export interface RolloutSettings {
   stuckMs?: number | undefined;
   /** Use `docker events` to drive the watch (polling only when false). */
   useEvents?: boolean | undefined;
+  /** The cluster policy: a deploy's stack is judged by it, and so is a recorded stack deployed again. */
+  policy: PolicySettings;
 }
 
 /** The stack file and what it is rendered with. */
@@ -41,7 +43,6 @@ export interface DeployStack {
   secrets: ReadonlyMap<string, string>;
   /** Logical config name → content (files from the repository). */
   configs: ReadonlyMap<string, string>;
-  policy: PolicySettings;
 }
 
 export interface DeployRequest extends RolloutSettings, DeployStack {

@@ -6,6 +6,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { ConfigurationError, errorMessage } from '../core/errors.js';
 import type { Inputs } from '../core/inputs.js';
+import type { PolicySettings } from '../compose/policy.js';
 import {
   checkRollbackTarget,
   deployRequest,
@@ -174,6 +175,27 @@ function readTimeout(inputs: Inputs, connection: Connection): number {
   return timeoutMs;
 }
 
+/** The cluster policy settings: what a stack is judged by, a deploy's or a recorded one deployed again. */
+function readPolicy(inputs: Inputs): PolicySettings {
+  const tier = inputs.optional('tier');
+  if (tier !== undefined && tier !== 'standard' && tier !== 'enterprise') {
+    throw new ConfigurationError(`expected standard or enterprise, got "${tier}"`, 'tier');
+  }
+  const servicePort = inputs.optional('service-port');
+  return {
+    mode: inputs.choice('policy', ['enforce', 'warn'] as const, 'enforce'),
+    allowPublishedPorts: inputs.boolean('allow-published-ports', false),
+    defaultCpus: inputs.string('default-cpus', '0.5'),
+    defaultMemory: inputs.string('default-memory', '512M'),
+    tier,
+    domains: inputs.list('domain'),
+    port: servicePort === undefined ? undefined : inputs.integer('service-port', 0, { min: 1, max: 65535 }),
+    routedService: inputs.optional('routed-service'),
+    entrypoint: inputs.optional('entrypoint'),
+    certResolver: inputs.optional('cert-resolver'),
+  };
+}
+
 /** The settings every rollout shares, after the ones read with the stack (registry, timeout). */
 function readRolloutSettings(
   inputs: Inputs,
@@ -195,6 +217,7 @@ function readRolloutSettings(
     lockWaitMs: inputs.duration('lock-timeout', '10m', { min: 0, max: 6 * 3_600_000 }),
     lockExpiryMs: inputs.optional('lock-expiry') ? inputs.duration('lock-expiry', '30m', { min: 1000 }) : undefined,
     stuckMs: inputs.duration('stuck-timeout', '60s', { min: 1000 }),
+    policy: readPolicy(inputs),
   };
   if (settings.gitSha !== undefined && !/^[0-9a-f]{7,40}$/.test(settings.gitSha)) {
     throw new ConfigurationError('expected a hexadecimal commit sha', 'git-sha');
@@ -256,11 +279,6 @@ export function readDeploySettings(inputs: Inputs, env: NodeJS.ProcessEnv = proc
   }
 
   const registry = readRegistry(inputs, secret.registryPassword);
-  const tier = inputs.optional('tier');
-  if (tier !== undefined && tier !== 'standard' && tier !== 'enterprise') {
-    throw new ConfigurationError(`expected standard or enterprise, got "${tier}"`, 'tier');
-  }
-  const servicePort = inputs.optional('service-port');
   const timeoutMs = readTimeout(inputs, connection);
   const envValues = inputs.keyValues('env');
   const stack: DeployStack = {
@@ -270,18 +288,6 @@ export function readDeploySettings(inputs: Inputs, env: NodeJS.ProcessEnv = proc
     env: envValues,
     secrets: secret.secrets,
     configs,
-    policy: {
-      mode: inputs.choice('policy', ['enforce', 'warn'] as const, 'enforce'),
-      allowPublishedPorts: inputs.boolean('allow-published-ports', false),
-      defaultCpus: inputs.string('default-cpus', '0.5'),
-      defaultMemory: inputs.string('default-memory', '512M'),
-      tier,
-      domains: inputs.list('domain'),
-      port: servicePort === undefined ? undefined : inputs.integer('service-port', 0, { min: 1, max: 65535 }),
-      routedService: inputs.optional('routed-service'),
-      entrypoint: inputs.optional('entrypoint'),
-      certResolver: inputs.optional('cert-resolver'),
-    },
   };
   const settings = readRolloutSettings(inputs, env, { tenant, registry, timeoutMs });
   return {

@@ -10,6 +10,9 @@ import { parseScaleTarget, planScale } from '../../../src/rollout/scale.js';
 import { FINGERPRINT_LABEL, stackFingerprint } from '../../../src/compose/fingerprint.js';
 import { configInspect, release, runCli, scratch, ScriptedRunner, service, writeFile } from '../../support/cli.js';
 import { Tenant } from '../../../src/core/tenant.js';
+import type { PolicySettings } from '../../../src/compose/policy.js';
+
+const POLICY: PolicySettings = { mode: 'enforce', allowPublishedPorts: false, domains: [] };
 
 function configurationError(fn: () => unknown): ConfigurationError {
   try {
@@ -362,7 +365,9 @@ describe('scale', () => {
 
   it('does nothing, without the lock or a record, when the stack already runs that many replicas', async () => {
     // The services carry the fingerprint of the current release's stack, its images and counts.
-    const fingerprint = stackFingerprint(restoreStack(current, Tenant.parse('shop'), { id: 'any', time: 'any' }));
+    const fingerprint = stackFingerprint(
+      restoreStack(current, Tenant.parse('shop'), { id: 'any', time: 'any' }, POLICY),
+    );
     const live = (name: string, options: Parameters<typeof service>[1]) => {
       const info = service(name, options);
       (info.Spec.Labels as Record<string, string>)[FINGERPRINT_LABEL] = fingerprint;

@@ -82,14 +82,22 @@ describe('policy fixtures', () => {
     }
   });
 
-  test.each(fixtureFiles)('%s renders in warn mode, with the violations as warnings', (name) => {
-    const text = readFileSync(new URL(name, fixtures), 'utf8');
-    const rendered = render(name, text, policy({ mode: 'warn' }));
-    const policyWarnings = rendered.warnings.filter((w) => !(ADVISORY_RULES as readonly string[]).includes(w.rule));
-    expect(policyWarnings.map((w) => ({ rule: w.rule, line: w.line }))).toStrictEqual(expectations(text));
-    expect(policyWarnings.every((w) => w.severity === 'warning')).toBe(true);
-    expect(rendered.yaml.length).toBeGreaterThan(0);
+  test('plain-key.yml is refused in warn mode too: a key Docker reads otherwise is never only a warning', () => {
+    const text = readFileSync(new URL('plain-key.yml', fixtures), 'utf8');
+    expect(() => render('plain-key.yml', text, policy({ mode: 'warn' }))).toThrow(PolicyError);
   });
+
+  test.each(fixtureFiles.filter((name) => name !== 'plain-key.yml'))(
+    '%s renders in warn mode, with the violations as warnings',
+    (name) => {
+      const text = readFileSync(new URL(name, fixtures), 'utf8');
+      const rendered = render(name, text, policy({ mode: 'warn' }));
+      const policyWarnings = rendered.warnings.filter((w) => !(ADVISORY_RULES as readonly string[]).includes(w.rule));
+      expect(policyWarnings.map((w) => ({ rule: w.rule, line: w.line }))).toStrictEqual(expectations(text));
+      expect(policyWarnings.every((w) => w.severity === 'warning')).toBe(true);
+      expect(rendered.yaml.length).toBeGreaterThan(0);
+    },
+  );
 
   test('the Docker socket is named in the message', () => {
     const text = readFileSync(new URL('bind-mount.yml', fixtures), 'utf8');

@@ -813,10 +813,10 @@ describe('toWireYaml', () => {
     expect(escapeForDocker('a$b$$c${D}')).toBe('a$$b$$$$c$${D}');
   });
 
-  test('doubles every $ in string values, double-quotes strings, keeps keys and numbers', () => {
+  test('doubles every $ in string values, double-quotes strings and the keys YAML 1.1 reads otherwise, keeps numbers', () => {
     const yaml = toWireYaml({ services: { web: { environment: { A: '$X ${Y} $$', on: 'yes' }, replicas: 2 } } });
     expect(yaml).toBe(
-      'services:\n  web:\n    environment:\n      A: "$$X $${Y} $$$$"\n      on: "yes"\n    replicas: 2\n',
+      'services:\n  web:\n    environment:\n      A: "$$X $${Y} $$$$"\n      "on": "yes"\n    replicas: 2\n',
     );
   });
 });

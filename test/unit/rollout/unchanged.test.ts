@@ -6,6 +6,9 @@ import { carriesFingerprint, judgeUnchanged } from '../../../src/rollout/unchang
 import { FINGERPRINT_LABEL, stackFingerprint, withFingerprint } from '../../../src/compose/fingerprint.js';
 import { Tenant } from '../../../src/core/tenant.js';
 import { service } from '../../support/swarm-fixtures.js';
+import type { PolicySettings } from '../../../src/compose/policy.js';
+
+const POLICY: PolicySettings = { mode: 'enforce', allowPublishedPorts: false, domains: [] };
 
 const DIGEST = `registry.example.com/shop/web@sha256:${'a'.repeat(64)}`;
 const OTHER = `registry.example.com/shop/web@sha256:${'b'.repeat(64)}`;
@@ -94,10 +97,10 @@ describe('stackFingerprint', () => {
       configs: {},
       stack: rendered,
     };
-    const restored = restoreStack(release, Tenant.parse('shop'), { id: 'r9', time: 'later', actor: 'someone' });
+    const restored = restoreStack(release, Tenant.parse('shop'), { id: 'r9', time: 'later', actor: 'someone' }, POLICY);
     expect(stackFingerprint(restored)).toBe(stackFingerprint(rendered));
     expect(
-      stackFingerprint(restoreStack(release, Tenant.parse('shop'), { id: 'r9', time: 'later' }, { web: 5 })),
+      stackFingerprint(restoreStack(release, Tenant.parse('shop'), { id: 'r9', time: 'later' }, POLICY, { web: 5 })),
     ).not.toBe(stackFingerprint(rendered));
   });
 });
