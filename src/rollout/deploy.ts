@@ -16,8 +16,6 @@ import {
   ensureNetwork,
   inspectServices,
   managerTime,
-  registryLogin,
-  removeDockerConfig,
   stackDeploy,
   stackServices,
   type ServiceInfo,
@@ -382,16 +380,12 @@ export async function runDeploy(context: DeployContext, request: RolloutRequest)
     expiryMs: request.lockExpiryMs ?? request.timeoutMs * 2 + 5 * 60_000,
   });
   context.onLock?.(lock);
-  let dockerConfig: string | undefined;
   let finished = false;
-  /** Log out on the manager and release the lock, once, as soon as the release is recorded. */
+  /** Release the lock, once, as soon as the release is recorded. */
   const finish = async () => {
     if (finished) return;
     finished = true;
-    await Promise.all([
-      dockerConfig ? removeDockerConfig(runner, dockerConfig) : undefined,
-      releaseLock(runner, log, lock),
-    ]);
+    await releaseLock(runner, log, lock);
   };
   try {
     // Independent reads and preparations, side by side on the one connection: the deploy's
@@ -400,17 +394,13 @@ export async function runDeploy(context: DeployContext, request: RolloutRequest)
     const p = prepared;
     const historyRead = readHistory(runner, tenant.name);
     historyRead.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
-    const [history, before, [sentAt, clockOffset], , , login] = await Promise.all([
+    const [history, before, [sentAt, clockOffset]] = await Promise.all([
       restore ? historyRead : undefined,
       snapshot(runner, request, p),
       managerClock(runner, clock),
       p ? ensureObjects(runner, log, 'secret', tenant, p.secrets) : undefined,
       p ? ensureObjects(runner, log, 'config', tenant, p.configs) : undefined,
-      request.registry
-        ? registryLogin(runner, request.registry.server, request.registry.username, request.registry.password)
-        : undefined,
     ]);
-    dockerConfig = login;
     // Every service of the stack joins the client's network: a stack with services has it.
     if (before.size === 0) await ensureNetwork(runner, request.tenant);
     const current = history ? currentRelease(history) : undefined;
@@ -450,7 +440,7 @@ export async function runDeploy(context: DeployContext, request: RolloutRequest)
       composeYaml: yaml,
       prune: request.prune,
       withRegistryAuth: request.registry !== undefined,
-      dockerConfig,
+      registry: request.registry,
     });
     log.debug(output);
 

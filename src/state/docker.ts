@@ -141,19 +141,60 @@ export async function ensureNetwork(runner: CommandRunner, tenant: Tenant): Prom
   return true;
 }
 
+export interface RegistryLogin {
+  server: string;
+  username: string;
+  password: string;
+}
+
 export interface DeployCommand {
   stack: string;
   composeYaml: string;
   prune: boolean;
   withRegistryAuth: boolean;
-  /** A job-scoped docker config directory on the manager holding the registry login. */
-  dockerConfig?: string | undefined;
+  /** Logged in to by the very command that deploys, in a docker config that does not outlive it. */
+  registry?: RegistryLogin | undefined;
+}
+
+/**
+ * The registry login and the deploy as one remote command: a private docker config directory is
+ * made, the password (the first line of stdin) is given to `docker login --password-stdin`, the
+ * deploy reads the rest of stdin, and the directory is removed when the shell exits, however it
+ * ends (a failure, a hang-up when the job dies and the connection with it, a signal). Directories
+ * an older or killed run may have left (older than ten minutes, of this user: the command lives seconds) are swept first.
+ * `$1` and `$2` are the user and the registry, then the deploy's argv.
+ */
+export const LOGIN_AND_RUN = [
+  'set -eu',
+  'find "${TMPDIR:-/tmp}" -maxdepth 1 -name "swarm-deploy-auth.*" -user "$(id -u)" -mmin +10 -exec rm -rf {} + 2>/dev/null || true',
+  'd=$(mktemp -d -t swarm-deploy-auth.XXXXXXXX)',
+  'trap \'rm -rf "$d"\' EXIT',
+  "trap 'exit 129' HUP",
+  "trap 'exit 130' INT",
+  "trap 'exit 141' PIPE",
+  "trap 'exit 143' TERM",
+  'IFS= read -r password',
+  'printf \'%s\\n\' "$password" | DOCKER_CONFIG="$d" docker login --username "$1" --password-stdin "$2" >/dev/null',
+  'password=',
+  'shift 2',
+  'status=0',
+  'DOCKER_CONFIG="$d" "$@" || status=$?',
+  'exit "$status"',
+].join('\n');
+
+/** A command run with a registry login that lives as long as the command (see LOGIN_AND_RUN). */
+function withLogin(argv: readonly string[], stdin: string, registry: RegistryLogin | undefined) {
+  if (!registry) return { argv, stdin };
+  if (/[\r\n]/.test(registry.password)) throw new Error('a registry password cannot hold a line break');
+  return {
+    argv: ['sh', '-c', LOGIN_AND_RUN, 'sh', registry.username, registry.server, ...argv],
+    stdin: `${registry.password}\n${stdin}`,
+  };
 }
 
 /** `docker stack deploy -c -`: the rendered stack travels through stdin, never a file or argv. */
 export async function stackDeploy(runner: CommandRunner, command: DeployCommand): Promise<string> {
   const argv = [
-    ...(command.dockerConfig ? ['env', `DOCKER_CONFIG=${command.dockerConfig}`] : []),
     'docker',
     'stack',
     'deploy',
@@ -164,43 +205,23 @@ export async function stackDeploy(runner: CommandRunner, command: DeployCommand)
     ...(command.prune ? ['--prune'] : []),
     command.stack,
   ];
-  // The same rendered stack deployed twice is one deploy (unchanged services are not updated), so
-  // a deploy cut off by a dropped connection is simply sent again.
-  const out = await runner.run(argv, { stdin: command.composeYaml, allowFailure: true, repeatable: true });
+  // The same rendered stack deployed twice is one deploy (unchanged services are not updated), and
+  // logging in again writes the same credentials into a new private directory, so a deploy cut off
+  // by a dropped connection is simply sent again.
+  const run = (words: readonly string[]) => {
+    const sent = withLogin(words, command.composeYaml, command.registry);
+    return runner.run(sent.argv, { stdin: sent.stdin, allowFailure: true, repeatable: true });
+  };
+  const out = await run(argv);
   // `docker stack deploy --detach` exists since CLI 26; an older CLI on the manager refuses the flag
   // before doing anything, and detaching is what it always did.
   if (out.code !== 0 && /unknown flag: --detach/.test(out.stderr)) {
     const legacy = argv.filter((word) => word !== '--detach=true');
-    const retried = checkResult(
-      legacy,
-      await runner.run(legacy, { stdin: command.composeYaml, allowFailure: true, repeatable: true }),
-      {},
-    );
+    const retried = checkResult(legacy, await run(legacy), {});
     return `${retried.stdout}${retried.stderr}`.trim();
   }
   checkResult(argv, out, {});
   return `${out.stdout}${out.stderr}`.trim();
-}
-
-/** Log in on the manager into a fresh, private docker config directory (password through stdin). */
-export async function registryLogin(
-  runner: CommandRunner,
-  registry: string,
-  username: string,
-  password: string,
-): Promise<string> {
-  const dir = (await runner.run(['mktemp', '-d', '-t', 'swarm-deploy-auth.XXXXXXXX'])).stdout.trim();
-  await runner.run(
-    ['env', `DOCKER_CONFIG=${dir}`, 'docker', 'login', '--username', username, '--password-stdin', registry],
-    // Logging in again writes the same credentials into the same private directory.
-    { stdin: `${password}\n`, repeatable: true },
-  );
-  return dir;
-}
-
-export async function removeDockerConfig(runner: CommandRunner, dir: string): Promise<void> {
-  if (!/^\/[\w./-]*swarm-deploy-auth\.[A-Za-z0-9]+$/.test(dir)) return; // never remove anything else
-  await runner.run(['rm', '-rf', dir], { allowFailure: true });
 }
 
 /**

@@ -10,7 +10,7 @@ import { MemoryLog } from '../../support/memory-log.js';
 import { Tenant } from '../../../src/core/tenant.js';
 import { describeFailure } from '../../../src/core/run.js';
 import { isChannelRefused, isTransportError, mayRepeat, neverSent } from '../../../src/transport/connection-loss.js';
-import { registryLogin, serviceRollback, stackDeploy } from '../../../src/state/docker.js';
+import { serviceRollback, stackDeploy } from '../../../src/state/docker.js';
 import { writeRelease, type Release } from '../../../src/state/history.js';
 import { acquireLock } from '../../../src/state/lock.js';
 import { ensureObjects } from '../../../src/state/objects.js';
@@ -92,15 +92,19 @@ describe('which commands may run again after a dropped connection', () => {
   test('the deploy declares its stdin writes idempotent and the rollback not repeatable', async () => {
     const { runner, seen, record } = recordingRunner();
     record(['docker', 'stack', 'deploy']);
-    record(['mktemp'], { stdout: '/tmp/swarm-deploy-auth.abcd1234\n' });
-    record(['docker', 'login']);
     record(['docker', 'secret', 'ls']);
     record(['docker', 'secret', 'create']);
     record(['docker', 'config', 'create']);
     record(['docker', 'service', 'update', '--rollback']);
 
     await stackDeploy(runner, { stack: 'acme', composeYaml: 'services: {}\n', prune: false, withRegistryAuth: false });
-    await registryLogin(runner, 'registry.example.com', 'ci', 'pw');
+    await stackDeploy(runner, {
+      stack: 'acme',
+      composeYaml: 'services: {}\n',
+      prune: false,
+      withRegistryAuth: true,
+      registry: { server: 'registry.example.com', username: 'ci', password: 'pw' },
+    });
     await ensureObjects(runner, new MemoryLog(), 'secret', Tenant.parse('acme'), [
       { name: 'db', versioned: 'acme_db_0123456789', content: 's3cret' },
     ]);
@@ -108,11 +112,9 @@ describe('which commands may run again after a dropped connection', () => {
     await serviceRollback(runner, 'acme_web');
 
     expect(Object.fromEntries([...seen].map(([command, options]) => [command, mayRepeat(options)]))).toStrictEqual({
-      // The same rendered stack deployed twice is one deploy.
+      // The same rendered stack deployed twice is one deploy (with its registry login: the same
+      // credentials again, into a new private directory).
       'docker stack deploy': true,
-      mktemp: true,
-      // The same credentials into the same private directory.
-      'docker login': true,
       'docker secret ls': true,
       // Content-named: exists with this content or not at all.
       'docker secret create': true,
