@@ -30,7 +30,7 @@ import {
   writeRelease,
   type Release,
 } from '../state/history.js';
-import { acquireLock, readLock, releaseLock, type HeldLock } from '../state/lock.js';
+import { acquireLock, fence, readLock, releaseLock, type HeldLock } from '../state/lock.js';
 import { ensureObjects, pruneObjects, type VersionedObject } from '../state/objects.js';
 import type { PolicySettings } from '../compose/policy.js';
 import { planDiff, type StackDiff } from './plan.js';
@@ -435,6 +435,8 @@ export async function runDeploy(context: DeployContext, request: RolloutRequest)
     const previousImage = main ? before.get(main)?.Spec.TaskTemplate.ContainerSpec?.Image : undefined;
     const offset = clockOffset;
     log.info(`Deploying stack ${tenant.stack} (release ${releaseId}) through ${runner.description}`);
+    const fenced = (step: string) => fence(runner, lock, step);
+    await fenced('the stack deploy');
     const output = await stackDeploy(runner, {
       stack: tenant.stack,
       composeYaml: yaml,
@@ -474,6 +476,7 @@ export async function runDeploy(context: DeployContext, request: RolloutRequest)
           clock,
           clockOffsetMs: offset,
           useEvents: request.useEvents,
+          fence: fenced,
         }).run()
       : { outcome: 'deployed' as const, reason: undefined, services: [], timeline: [], finalAt: sentAt, failures: [] };
 
@@ -526,7 +529,7 @@ export async function runDeploy(context: DeployContext, request: RolloutRequest)
       repeats,
       reason: watch.reason ?? (repeats ? 'unchanged' : undefined),
     };
-    await recordRelease(runner, log, release, recorded, request.keepReleases, finish);
+    await recordRelease(runner, log, release, recorded, request.keepReleases, finish, fenced);
 
     return {
       status: watch.outcome,
@@ -557,7 +560,9 @@ async function recordRelease(
   history: Release[],
   keep: number,
   afterWrite: () => Promise<void>,
+  fenced: (step: string) => Promise<void>,
 ): Promise<void> {
+  await fenced('recording the release');
   try {
     await writeRelease(runner, release);
   } catch (error) {
@@ -566,6 +571,7 @@ async function recordRelease(
   }
   // The record is written: the lock can go while the old releases and versions are pruned.
   const { kept, dropped } = planPrune([release, ...history], keep);
+  if (dropped.length > 0) await fenced('pruning old releases');
   // Versions become unused only when the releases using them go (or when a deploy died before
   // recording itself, swept at the next drop): no drop, nothing to list.
   const secrets = new Set(kept.flatMap((r) => Object.values(r.secrets)));

@@ -75,6 +75,8 @@ export interface WatchOptions {
   /** How long a new service's replicas must keep running before it counts as deployed (default 5 s). */
   settleMs?: number;
   useEvents?: boolean | undefined;
+  /** Called before the rollback changes anything; throws to stop (state/lock.ts `fence`). */
+  fence?: ((step: string) => Promise<void>) | undefined;
 }
 
 const PHASE_TEXT: Record<Phase, string> = {
@@ -399,6 +401,7 @@ export class RolloutWatch {
       }
 
       // Phase 2: every service this deploy changed goes back (whole-stack rollback).
+      await this.options.fence?.('rolling back');
       this.note('rolling back every service this deploy changed');
       for (const target of targets) {
         const phase = this.judgements.get(target.name)?.phase;

@@ -39,8 +39,12 @@ export interface HeldLock {
 /** Deploys of this client are blocked (maintenance hold, or the wait for the lock ran out). */
 export class LockError extends ConfigurationError {}
 
+function holderName(holder: LockHolder): string {
+  return [holder.actor, holder.runUrl].filter(Boolean).join(' — ') || 'an unknown run';
+}
+
 export function describeHolder(holder: LockHolder, now: number): string {
-  const who = [holder.actor, holder.runUrl].filter(Boolean).join(' — ') || 'an unknown run';
+  const who = holderName(holder);
   const age = formatDuration(Math.max(0, now - holder.since));
   const expiry =
     holder.expiresAt === undefined
@@ -210,6 +214,27 @@ export async function releaseLock(runner: CommandRunner, log: Log, lock: { id: s
   } catch (error) {
     log.warning(`Could not release ${lock.name}: ${errorMessage(error)}; it expires by itself`);
   }
+}
+
+/** This run's lock expired and another run took it over (or it was removed): this run changes nothing more. */
+export class FencedError extends LockError {}
+
+/**
+ * Fencing: called before each step that changes the stack (the stack deploy, the watch's rollback,
+ * the release record, the pruning). The lock is read back (one command) and must still be the one
+ * this run created, by its ID: a run whose lock expired and was taken over, or removed, stops there
+ * with a FencedError instead of changing what the new holder now owns. A lock that cannot be read
+ * stops the run too: the step would not be known to be safe.
+ */
+export async function fence(runner: CommandRunner, lock: HeldLock, step: string): Promise<void> {
+  const current = await readLock(runner, lock.holder.client);
+  if (current?.id === lock.id) return;
+  throw new FencedError(
+    `the deploy lock of ${lock.holder.client} is no longer this run's (${
+      current ? `it expired and is now held by ${holderName(current.holder)}` : 'it was removed'
+    }); stopped before ${step}, and nothing more was changed`,
+    'lock',
+  );
 }
 
 /** `lock: release` — end a maintenance hold (a running deploy's lock is never removed this way). */
