@@ -394,12 +394,16 @@ export async function runDeploy(context: DeployContext, request: RolloutRequest)
     const p = prepared;
     const historyRead = readHistory(runner, tenant.name);
     historyRead.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+    const fenced = (step: string) => fence(runner, lock, step);
+    // The lock is read back side by side with these reads, not after them: the stack deploy
+    // follows within the same round trip, and the read costs the deploy no time of its own.
     const [history, before, [sentAt, clockOffset]] = await Promise.all([
       restore ? historyRead : undefined,
       snapshot(runner, request, p),
       managerClock(runner, clock),
       p ? ensureObjects(runner, log, 'secret', tenant, p.secrets) : undefined,
       p ? ensureObjects(runner, log, 'config', tenant, p.configs) : undefined,
+      fenced('the stack deploy'),
     ]);
     // Every service of the stack joins the client's network: a stack with services has it.
     if (before.size === 0) await ensureNetwork(runner, request.tenant);
@@ -435,8 +439,6 @@ export async function runDeploy(context: DeployContext, request: RolloutRequest)
     const previousImage = main ? before.get(main)?.Spec.TaskTemplate.ContainerSpec?.Image : undefined;
     const offset = clockOffset;
     log.info(`Deploying stack ${tenant.stack} (release ${releaseId}) through ${runner.description}`);
-    const fenced = (step: string) => fence(runner, lock, step);
-    await fenced('the stack deploy');
     const output = await stackDeploy(runner, {
       stack: tenant.stack,
       composeYaml: yaml,

@@ -1,7 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import type { CommandResult, CommandRunner, RunOptions, StreamHandle } from '../../../src/core/exec.js';
 import { Inputs, mapInputs } from '../../../src/core/inputs.js';
-import { runDeploy, type DeployRequest } from '../../../src/rollout/deploy.js';
+import { runDeploy } from '../../../src/rollout/deploy.js';
+import type { RolloutRequest } from '../../../src/rollout/request.js';
 import { readDeploySettings } from '../../../src/rollout/settings.js';
 import { RolloutWatch } from '../../../src/rollout/watch.js';
 import { fence, FencedError, type HeldLock } from '../../../src/state/lock.js';
@@ -59,7 +60,7 @@ describe('fence', () => {
   });
 });
 
-function request(): DeployRequest {
+function request(): RolloutRequest {
   const dir = scratch();
   writeFile(dir, 'stack.yml', 'services:\n  web:\n    image: ${IMAGE}\n');
   const inputs = new Inputs(
