@@ -238,65 +238,77 @@ function unchangedResult(
 }
 
 /**
+ * What the read before the lock told: the answer to a redeploy that changes nothing (`result`), or,
+ * when there is work to do and the lock was free, the services (and a restore's history) it read.
+ * A lock taken at its first try right after that read finds them as they were, so the deploy
+ * compares against them without reading them again.
+ */
+interface EarlyRead {
+  result?: Omit<DeployResult, 'durationMs'>;
+  services?: Map<string, ServiceInfo>;
+  history?: Release[];
+}
+
+/**
  * A deploy, rollback or scale that would change nothing, told from one read (the services, and
  * the lock side by side) before anything costs a lock or a write. A client whose lock is held
  * (another deploy running, a maintenance hold) always takes the full path: it waits for the lock,
  * or fails on the hold, exactly as any deploy does. Returns undefined when there is work to do.
  */
-async function alreadyRunning(
-  context: DeployContext,
-  plan: RolloutPlan,
-  releaseInfo: ReleaseInfo,
-): Promise<Omit<DeployResult, 'durationMs'> | undefined> {
+async function alreadyRunning(context: DeployContext, plan: RolloutPlan, releaseInfo: ReleaseInfo): Promise<EarlyRead> {
   const { runner, log } = context;
   const { request } = plan;
   const client = request.tenant.name;
   if (plan.kind === 'deploy') {
     const { prepared } = plan;
     // With prune, services left out of the file would be removed: not a question one read answers.
-    if (request.prune) return undefined;
+    if (request.prune) return {};
     // Swarm records images pinned by digest; a tag is resolved again by Docker on every deploy, so
     // a stack naming one never matches by itself and the read would be a round trip for nothing.
-    if (!prepared.rendered.services.every((s) => s.image.includes('@sha256:'))) return undefined;
+    if (!prepared.rendered.services.every((s) => s.image.includes('@sha256:'))) return {};
     const yaml = prepared.rendered.yaml;
     const [services, lock] = await Promise.all([
       inspectServices(runner, stackServiceNames(request.tenant, yaml)),
       readLock(runner, client),
     ]);
-    if (lock) return undefined;
+    if (lock) return {};
     const verdict = judgeUnchanged(yaml, request.tenant, services);
     if (!verdict.unchanged) {
       log.debug(`Deploying: ${verdict.why}`);
-      return undefined;
+      return { services };
     }
     log.info(
       `${client} already runs this stack${verdict.release ? ` (release ${verdict.release})` : ''}: nothing to deploy, nothing recorded`,
     );
-    return unchangedResult(yaml, request.tenant, services, {
-      reason: 'unchanged',
-      release: verdict.release,
-      image: plan.request.image,
-    });
+    return {
+      result: unchangedResult(yaml, request.tenant, services, {
+        reason: 'unchanged',
+        release: verdict.release,
+        image: plan.request.image,
+      }),
+    };
   }
   const [history, services, lock] = await Promise.all([
     readHistory(runner, client),
     stackServices(runner, request.tenant.stack),
     readLock(runner, client),
   ]);
-  if (lock) return undefined;
+  if (lock) return {};
   const target = restoreTarget(plan, history);
   const yaml = restoreStack(target, request.tenant, releaseInfo, request.policy, plan.restore.replicas);
   const verdict = judgeUnchanged(yaml, request.tenant, services);
   if (!verdict.unchanged) {
     log.debug(`Redeploying release ${target.id}: ${verdict.why}`);
-    return undefined;
+    return { services, history };
   }
   log.info(`${client} already runs release ${target.id} as asked: nothing to do, nothing recorded`);
-  return unchangedResult(yaml, request.tenant, services, {
-    reason: 'already running',
-    release: verdict.release ?? target.id,
-    restored: target.id,
-  });
+  return {
+    result: unchangedResult(yaml, request.tenant, services, {
+      reason: 'already running',
+      release: verdict.release ?? target.id,
+      restored: target.id,
+    }),
+  };
 }
 
 export interface DeployContext {
@@ -367,9 +379,14 @@ export async function runDeploy(context: DeployContext, request: RolloutRequest)
   }
 
   // 2. A redeploy of what already runs is answered from one read, before any lock or write.
-  const unchanged = await alreadyRunning(context, plan, releaseInfo);
-  if (unchanged) return { ...unchanged, durationMs: clock.now() - started };
+  const early = await alreadyRunning(context, plan, releaseInfo);
+  if (early.result) return { ...early.result, durationMs: clock.now() - started };
 
+  // The manager's clock is read while the lock is taken: neither waits for the other.
+  const clockRead = managerClock(runner, clock);
+  clockRead.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
+
+  const expiryMs = request.lockExpiryMs ?? request.timeoutMs * 2 + 5 * 60_000;
   const lock = await acquireLock({
     runner,
     log,
@@ -377,8 +394,9 @@ export async function runDeploy(context: DeployContext, request: RolloutRequest)
     runUrl: request.runUrl,
     actor: request.actor,
     waitMs: request.lockWaitMs,
-    expiryMs: request.lockExpiryMs ?? request.timeoutMs * 2 + 5 * 60_000,
+    expiryMs,
   });
+  const lockedAt = clock.now();
   context.onLock?.(lock);
   let finished = false;
   /** Release the lock, once, as soon as the release is recorded. */
@@ -395,16 +413,19 @@ export async function runDeploy(context: DeployContext, request: RolloutRequest)
     const historyRead = readHistory(runner, tenant.name);
     historyRead.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
     const fenced = (step: string) => fence(runner, lock, step);
-    // The lock is read back side by side with these reads, not after them: the stack deploy
-    // follows within the same round trip, and the read costs the deploy no time of its own.
-    const [history, before, [sentAt, clockOffset]] = await Promise.all([
-      restore ? historyRead : undefined,
-      snapshot(runner, request, p),
-      managerClock(runner, clock),
+    // Taken at the first try, right after the read before the lock: what that read found is what
+    // runs, since nobody held the lock in between to change it.
+    const fresh = lock.uncontended === true ? early : {};
+    const [history, before, [, clockOffset]] = await Promise.all([
+      restore ? (fresh.history ?? historyRead) : undefined,
+      fresh.services ?? snapshot(runner, request, p),
+      clockRead,
       p ? ensureObjects(runner, log, 'secret', tenant, p.secrets) : undefined,
       p ? ensureObjects(runner, log, 'config', tenant, p.configs) : undefined,
-      fenced('the stack deploy'),
     ]);
+    // A lock expires at the earliest after `expiryMs`: one taken less than half of that ago is still
+    // this run's, and reading it back would cost the deploy a round trip for nothing.
+    if (clock.now() - lockedAt >= expiryMs / 2) await fenced('the stack deploy');
     // Every service of the stack joins the client's network: a stack with services has it.
     if (before.size === 0) await ensureNetwork(runner, request.tenant);
     const current = history ? currentRelease(history) : undefined;
@@ -438,6 +459,8 @@ export async function runDeploy(context: DeployContext, request: RolloutRequest)
     );
     const previousImage = main ? before.get(main)?.Spec.TaskTemplate.ContainerSpec?.Image : undefined;
     const offset = clockOffset;
+    // The manager's time as the deploy leaves, from the offset read while the lock was taken.
+    const sentAt = clock.now() + offset;
     log.info(`Deploying stack ${tenant.stack} (release ${releaseId}) through ${runner.description}`);
     const output = await stackDeploy(runner, {
       stack: tenant.stack,

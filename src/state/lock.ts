@@ -34,6 +34,8 @@ export interface HeldLock {
   id: string;
   name: string;
   holder: LockHolder;
+  /** Taken at the first try: nobody held the lock when this run asked for it. */
+  uncontended?: boolean;
 }
 
 /** Deploys of this client are blocked (maintenance hold, or the wait for the lock ran out). */
@@ -128,6 +130,7 @@ export async function acquireLock(options: AcquireOptions): Promise<HeldLock> {
   const start = clock.now();
   let announced = false;
   let vanished = 0;
+  let attempts = 0;
   const token = randomBytes(12).toString('hex');
   for (;;) {
     const local = clock.now() + (offset ?? 0);
@@ -143,11 +146,12 @@ export async function acquireLock(options: AcquireOptions): Promise<HeldLock> {
       token,
     };
     const id = await tryCreate(runner, holder);
+    attempts += 1;
     if (id) {
       log.info(
         `Took the ${kind} lock of ${client}${announced ? ` after waiting ${formatDuration(clock.now() - start)}` : ''}`,
       );
-      return { id, name: Tenant.recorded(client).lockConfig, holder };
+      return { id, name: Tenant.recorded(client).lockConfig, holder, uncontended: attempts === 1 };
     }
     const existing = await readLock(runner, client);
     if (!existing) {

@@ -72,16 +72,21 @@ function request(): RolloutRequest {
 
 describe('a deploy whose lock is taken over mid-deploy', () => {
   test('stops before the stack deploy: no further mutating command, a clear failure', async () => {
+    const clock = new FakeClock();
     const runner = new ScriptedRunner()
       .on(['docker', 'config', 'create', 'sdl.shop'], () => ({ stdout: 'lock-mine\n' }))
-      .on(['docker', 'service', 'inspect', 'shop_web'], () => ({ stdout: JSON.stringify([service('shop_web')]) }))
+      .on(['docker', 'service', 'inspect', 'shop_web'], () => {
+        // A read that takes longer than half the lock's expiry (a connection coming back slowly).
+        clock.time += 60 * 60_000;
+        return { stdout: JSON.stringify([service('shop_web')]) };
+      })
       .on(['docker', 'config', 'ls'], () => ({ stdout: '' }))
       .on(['date'], () => ({ stdout: '1795000000.000000000\n' }))
       // Read back before the stack deploy: another run took the lock over meanwhile.
       .on(['docker', 'config', 'inspect', 'sdl.shop'], takenOver)
       // Its own lock is released by its own ID only: the other run's lock is never touched.
       .on(['docker', 'config', 'rm', 'lock-mine'], () => ({ code: 1, stderr: 'Error: no such config: lock-mine' }));
-    const error = await runDeploy({ runner, log: new MemoryLog() }, request()).catch((e: unknown) => e);
+    const error = await runDeploy({ runner, log: new MemoryLog(), clock }, request()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FencedError);
     expect((error as Error).message).toContain('stopped before the stack deploy, and nothing more was changed');
     const commands = runner.commands();
@@ -90,6 +95,23 @@ describe('a deploy whose lock is taken over mid-deploy', () => {
       expect.stringMatching(/^docker config create .* sdl\.shop -$/),
       'docker config rm lock-mine',
     ]);
+  });
+});
+
+describe('a lock taken a moment ago', () => {
+  test('is not read back before the stack deploy: it cannot have expired yet', async () => {
+    const runner = new ScriptedRunner()
+      .on(['docker', 'config', 'create', 'sdl.shop'], () => ({ stdout: 'lock-mine\n' }))
+      .on(['docker', 'service', 'inspect', 'shop_web'], () => ({ stdout: JSON.stringify([service('shop_web')]) }))
+      .on(['docker', 'config', 'ls'], () => ({ stdout: '' }))
+      .on(['date'], () => ({ stdout: '1795000000.000000000\n' }))
+      .on(['docker', 'stack', 'deploy'], () => {
+        throw new Error('the stack deploy was sent');
+      });
+    await expect(runDeploy({ runner, log: new MemoryLog(), clock: new FakeClock() }, request())).rejects.toThrow(
+      'the stack deploy was sent',
+    );
+    expect(runner.commands().filter((c) => c.startsWith('docker config inspect'))).toEqual([]);
   });
 });
 

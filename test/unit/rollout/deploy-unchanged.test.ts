@@ -101,6 +101,49 @@ describe('runDeploy: a redeploy of what already runs', () => {
       throw new Error('lock taken: the full path started');
     });
     await expect(runDeploy({ runner, log: new MemoryLog() }, req)).rejects.toThrow('the full path started');
-    expect(runner.commands()).toHaveLength(1);
+    // The lock, and the manager's clock read beside it: nothing of Docker is read first.
+    const docker = runner.commands().filter((command) => command.startsWith('docker '));
+    expect(docker).toHaveLength(1);
+    expect(docker[0]).toMatch(/^docker config create /);
+  });
+
+  test('a change found with the lock free and the lock taken at the first try: the services are read once', async () => {
+    const req = request();
+    const other = { image: `registry.example.com/shop/web:v1@sha256:${'a'.repeat(64)}` };
+    const runner = new ScriptedRunner()
+      .on(['docker', 'service', 'inspect', 'shop_web'], () => ({ stdout: JSON.stringify([running(req, other)]) }))
+      .on(['docker', 'config', 'inspect', 'sdl.shop'], NO_LOCK)
+      .on(['docker', 'config', 'create', 'sdl.shop'], () => ({ stdout: 'lock-mine\n' }))
+      .on(['docker', 'config', 'ls'], () => ({ stdout: '' }))
+      .on(['date'], () => ({ stdout: '1795000000.000000000\n' }))
+      .on(['docker', 'stack', 'deploy'], () => {
+        throw new Error('the stack deploy was sent');
+      });
+    await expect(runDeploy({ runner, log: new MemoryLog() }, req)).rejects.toThrow('the stack deploy was sent');
+    expect(runner.commands().filter((c) => c === 'docker service inspect shop_web')).toHaveLength(1);
+  });
+
+  test('a lock taken after waiting for another deploy: the services are read again under it', async () => {
+    const req = request();
+    const other = { image: `registry.example.com/shop/web:v1@sha256:${'a'.repeat(64)}` };
+    let creates = 0;
+    const runner = new ScriptedRunner()
+      .on(['docker', 'service', 'inspect', 'shop_web'], () => ({ stdout: JSON.stringify([running(req, other)]) }))
+      // Free at the first read; another deploy takes it just before this one asks, then lets go.
+      .on(['docker', 'config', 'inspect', 'sdl.shop'], NO_LOCK)
+      .on(['docker', 'config', 'create', 'sdl.shop'], () => {
+        creates += 1;
+        return creates === 1
+          ? { code: 1, stderr: 'Error response from daemon: config name conflicts' }
+          : { stdout: 'lock-mine\n' };
+      })
+      .on(['docker', 'config', 'ls'], () => ({ stdout: '' }))
+      .on(['date'], () => ({ stdout: '1795000000.000000000\n' }))
+      .on(['docker', 'stack', 'deploy'], () => {
+        throw new Error('the stack deploy was sent');
+      });
+    await expect(runDeploy({ runner, log: new MemoryLog() }, req)).rejects.toThrow('the stack deploy was sent');
+    expect(creates).toBe(2);
+    expect(runner.commands().filter((c) => c === 'docker service inspect shop_web')).toHaveLength(2);
   });
 });
