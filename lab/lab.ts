@@ -245,6 +245,10 @@ async function ensureSshd(state: LabState, say: Say): Promise<LabInfo['ssh']> {
         'MaxSessions 64',
         'MaxStartups 64:30:128',
         `AllowUsers ${user}`,
+        // sshd runs each command through the user's shell, and Debian's bash then reads ~/.bashrc
+        // (a developer's pyenv or nvm set-up there costs a second or more per command). A manager
+        // runs its deploy user's commands without such a set-up: a shell level of 1 keeps bash from it.
+        'SetEnv SHLVL=1',
         'Subsystem sftp internal-sftp',
         '',
       ].join('\n'),

@@ -150,9 +150,9 @@ describe('a dropped SSH connection at each point of a deploy', () => {
   it('while the first reads are in flight: they share one reconnect and the deploy lands', async () => {
     const result = await deployWithCut(
       v1,
-      // The reads after the lock start together (history, services, the manager's clock): when the
-      // last of them starts, all are in flight.
-      once(/^debug: ssh: date$/, () => proxy.cut(), /^Took the deploy lock/),
+      // The reads after the lock start together (the history, then the services; the manager's clock
+      // was read while the lock was taken): when the last of them starts, all are in flight.
+      once(/^debug: ssh: docker service inspect$/, () => proxy.cut(), /^Took the deploy lock/),
     );
     await expectDeployed(result, `r1-${run}`);
   });
