@@ -43,8 +43,9 @@ const TRICKY = [
   '`backtick`',
   'line\nbreak',
   'tab\there',
-  'ls\u2028here',
-  'ps\u2029here',
+  // U+2028 and U+2029 are left out here: the docker CLI writes them raw in its own output, which
+  // then cannot be read back unambiguously for the comparison. The unit tests read the text sent
+  // to Docker with them back through YAML 1.1 and 1.2 readers.
   'nel\u0085here',
   'café',
   'emoji \u{1F600}',

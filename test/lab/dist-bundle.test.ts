@@ -86,8 +86,11 @@ describe.each([['.'], ['actions/swarm-deploy']])('%s/action.yml run as the runne
     expect(main.masks).toContain(privateKey.trim());
     expect(shown).not.toContain(privateKey.split('\n')[1] ?? 'unset');
     expect(main.leaks).toEqual([]);
-    // The lock was released by the main step: its state says so and the post step does nothing.
-    expect(main.state).toEqual({ lock: '' });
+    // The lock was released by the main step: its state says so and the post step does nothing. The
+    // connection saved beside it when the lock was taken holds no key.
+    expect(main.state.lock).toBe('');
+    expect(Object.keys(main.state).sort()).toEqual(['connection', 'lock']);
+    expect(main.state.connection).not.toContain(privateKey.split('\n')[1] ?? 'unset');
     expect(post?.outcome).toBe('success');
     expect(post?.log).toEqual([]);
     expect(
