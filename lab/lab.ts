@@ -325,6 +325,17 @@ function ensureBaseImage(say: Say): void {
 export type AppMode = 'ok' | 'crash' | 'unhealthy' | 'http500';
 
 /**
+ * The lab app's Docker healthcheck. A probe is a `docker exec` of wget: on a loaded 2-core machine the
+ * exec alone can take seconds, and a probe that times out counts as a failure. With a 2 s timeout and
+ * 2 retries, healthy tasks were marked unhealthy and stopped; the swarm agent then reported the stop as
+ * "network sandbox does not exist" (the healthy event it read late found the container's network gone),
+ * and deploys rolled back for nothing. A probe that answers (200 or 500) still answers at once, so
+ * `unhealthy` images fail as fast as before; only a slow exec gets the time it needs.
+ */
+const APP_HEALTHCHECK =
+  'HEALTHCHECK --interval=1s --timeout=15s --start-period=1s --retries=3 CMD ["/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/alive"]';
+
+/**
  * Build (once) and push the lab app image for a version and mode; returns its reference.
  * `repository` lets a test use an image name of its own (`lt-…`).
  */
@@ -337,6 +348,7 @@ export function buildAppImage(
   const ref = `${lab.registry}/${repository}:${options.version}`;
   // Rebuilt when the app's code changed since the image with this tag was built.
   const appHash = createHash('sha256')
+    .update(APP_HEALTHCHECK)
     .update(readFileSync(join(REPO_ROOT, 'lab', 'app', 'server.mjs')))
     .update(readFileSync(join(REPO_ROOT, 'lab', 'app', 'router.mjs')))
     .update(mode)
@@ -358,7 +370,7 @@ export function buildAppImage(
         `ENV APP_VERSION=${JSON.stringify(options.version)} APP_MODE=${mode} PORT=8080`,
         `LABEL lab.app-hash=${appHash}`,
         'EXPOSE 8080',
-        'HEALTHCHECK --interval=1s --timeout=2s --start-period=1s --retries=2 CMD ["/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/alive"]',
+        APP_HEALTHCHECK,
         'CMD ["/usr/bin/node", "/app/server.mjs"]',
         '',
       ].join('\n'),

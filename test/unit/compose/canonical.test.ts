@@ -4,6 +4,7 @@ import { canonicalYaml, keyText, quoteString, readsAsNonString } from '../../../
 import type { PolicySettings } from '../../../src/compose/policy.js';
 import { PolicyError, parseStack, renderStack } from '../../../src/compose/stack.js';
 import { Tenant } from '../../../src/core/tenant.js';
+import { TRICKY_YAML_VALUES } from '../../support/yaml-values.js';
 
 const policy: PolicySettings = { mode: 'enforce', allowPublishedPorts: false, domains: [] };
 
@@ -242,54 +243,8 @@ function outsideQuotes(text: string): string {
   return text.replace(/"(?:[^"\\]|\\.)*"/g, '""');
 }
 
-const TRICKY_VALUES = [
-  'yes',
-  'No',
-  'on',
-  'OFF',
-  'y',
-  'n',
-  '~',
-  'null',
-  '',
-  '0755',
-  '0o17',
-  '0x1F',
-  '1:20',
-  '1_000',
-  '.inf',
-  '1e3',
-  '2001-12-14',
-  ' leading and trailing ',
-  'a: b',
-  '# not a comment',
-  '- not an item',
-  '[not, a, list]',
-  '{not: a map}',
-  '*notalias',
-  '&notanchor',
-  '!nottag',
-  '<<',
-  '%percent',
-  '@at',
-  '`backtick`',
-  'line\nbreak',
-  'tab\there',
-  'cr\rhere',
-  'nul\0here',
-  'ls\u2028here',
-  'ps\u2029here',
-  'nel\u0085here',
-  '\ufeffbom',
-  'café',
-  'emoji \u{1F600}',
-  '"double" and \'single\'',
-  'back\\slash \\n \\u2028',
-  'dollar $$ and $${X}',
-];
-
 describe('the rendered text reads back as judged, in YAML 1.1 and YAML 1.2', () => {
-  const environment = Object.fromEntries(TRICKY_VALUES.map((value, i) => [`V${i}`, value]));
+  const environment = Object.fromEntries(TRICKY_YAML_VALUES.map((value, i) => [`V${i}`, value]));
   const text = [
     'x-common: &common',
     '  labels:',
@@ -299,7 +254,7 @@ describe('the rendered text reads back as judged, in YAML 1.1 and YAML 1.2', () 
     '    <<: *common',
     '    image: ${IMAGE}',
     `    environment: ${JSON.stringify(environment)}`,
-    `    command: ${JSON.stringify(TRICKY_VALUES)}`,
+    `    command: ${JSON.stringify(TRICKY_YAML_VALUES)}`,
     '    deploy:',
     '      replicas: 2',
     '      labels:',
@@ -333,7 +288,7 @@ describe('the rendered text reads back as judged, in YAML 1.1 and YAML 1.2', () 
     expect(read).toStrictEqual(rendered.document);
     const web = (rendered.document.services as Record<string, Record<string, unknown>>).web as Record<string, unknown>;
     expect(web.environment).toStrictEqual(undouble(environment));
-    expect(web.command).toStrictEqual(undouble(TRICKY_VALUES));
+    expect(web.command).toStrictEqual(undouble(TRICKY_YAML_VALUES));
   });
 
   test('is printable ASCII, with no anchor, alias, tag or merge key outside quoted strings', () => {

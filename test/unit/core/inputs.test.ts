@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigurationError } from '../../../src/core/errors.js';
 import { Inputs, environmentInputs, mapInputs } from '../../../src/core/inputs.js';
 import { actionField } from '../../../src/core/run.js';
+import { configurationErrorOf } from '../../support/errors.js';
 
 function inputs(values: Record<string, string>, masked: string[] = []) {
   return new Inputs(mapInputs(values), (v) => masked.push(v));
-}
-
-function errorOf(fn: () => unknown): ConfigurationError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigurationError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigurationError');
 }
 
 describe('Inputs', () => {
@@ -25,7 +15,7 @@ describe('Inputs', () => {
   });
 
   it('names the input when a required one is missing', () => {
-    const error = errorOf(() => inputs({ client: '  ' }).required('client'));
+    const error = configurationErrorOf(() => inputs({ client: '  ' }).required('client'));
     expect(error.field).toBe('client');
     expect(error.message).toBe('is required and was not supplied');
   });
@@ -42,7 +32,7 @@ describe('Inputs', () => {
   });
 
   it.each(['yes', '1', 'on', 'tru', 'false; rm -rf /'])('boolean refuses %j naming the input', (raw) => {
-    expect(errorOf(() => inputs({ 'auto-rollback': raw }).boolean('auto-rollback', true)).message).toMatch(
+    expect(configurationErrorOf(() => inputs({ 'auto-rollback': raw }).boolean('auto-rollback', true)).message).toMatch(
       /^expected true or false, got ".+"$/,
     );
   });
@@ -59,15 +49,15 @@ describe('Inputs', () => {
   });
 
   it.each(['10 minutes', 'm10', '-5s', '10x', '5s;reboot'])('duration refuses %j', (raw) => {
-    expect(errorOf(() => inputs({ timeout: raw }).duration('timeout', '10m')).message).toMatch(
+    expect(configurationErrorOf(() => inputs({ timeout: raw }).duration('timeout', '10m')).message).toMatch(
       /^expected a duration such as 30s, 10m or 1h30m/,
     );
   });
 
   it('applies the duration range', () => {
-    expect(errorOf(() => inputs({ timeout: '0s' }).duration('timeout', '1m', { min: 1000 })).message).toMatch(
-      /at least/,
-    );
+    expect(
+      configurationErrorOf(() => inputs({ timeout: '0s' }).duration('timeout', '1m', { min: 1000 })).message,
+    ).toMatch(/at least/);
   });
 
   it('splits lists on newlines and commas and drops blanks', () => {
@@ -94,13 +84,13 @@ describe('Inputs', () => {
     ['A-B=x', /key "A-B" must be/],
     ['A=1\nA=2', /line 2: key "A" is given twice/],
   ])('keyValues refuses %j', (raw, message) => {
-    expect(errorOf(() => inputs({ env: raw }).keyValues('env')).message).toMatch(message);
+    expect(configurationErrorOf(() => inputs({ env: raw }).keyValues('env')).message).toMatch(message);
   });
 
   it('masks every secret value and never quotes it in an error', () => {
     const masked: string[] = [];
     const parsed = inputs({ secrets: 'db_password=hunter2-very-secret\napi_key=abc\ndef' }, masked);
-    const error = errorOf(() => parsed.keyValues('secrets', { secret: true }));
+    const error = configurationErrorOf(() => parsed.keyValues('secrets', { secret: true }));
     expect(error.spelled(actionField)).toBe('Input "secrets": line 3 is not KEY=VALUE');
     expect(masked).toContain('hunter2-very-secret');
     expect(error.message).not.toContain('def');
@@ -115,7 +105,7 @@ describe('Inputs', () => {
 
   it('parses JSON and names the input on a syntax error', () => {
     expect(inputs({ data: '{"a":[1]}' }).json('data')).toEqual({ a: [1] });
-    expect(errorOf(() => inputs({ data: '{a:1}' }).json('data')).spelled(actionField)).toMatch(
+    expect(configurationErrorOf(() => inputs({ data: '{a:1}' }).json('data')).spelled(actionField)).toMatch(
       /^Input "data": expected JSON/,
     );
   });
@@ -123,19 +113,21 @@ describe('Inputs', () => {
   it('checks choices and integers', () => {
     expect(inputs({ policy: 'warn' }).choice('policy', ['enforce', 'warn'], 'enforce')).toBe('warn');
     expect(
-      errorOf(() => inputs({ policy: 'off' }).choice('policy', ['enforce', 'warn'], 'enforce')).spelled(actionField),
+      configurationErrorOf(() => inputs({ policy: 'off' }).choice('policy', ['enforce', 'warn'], 'enforce')).spelled(
+        actionField,
+      ),
     ).toBe('Input "policy": expected one of enforce, warn, got "off"');
     expect(inputs({ port: '2222' }).integer('port', 22, { min: 1, max: 65535 })).toBe(2222);
-    expect(errorOf(() => inputs({ port: '22x' }).integer('port', 22)).message).toMatch(
+    expect(configurationErrorOf(() => inputs({ port: '22x' }).integer('port', 22)).message).toMatch(
       /expected a whole number, got "22x"/,
     );
-    expect(errorOf(() => inputs({ port: '70000' }).integer('port', 22, { max: 65535 })).message).toMatch(
+    expect(configurationErrorOf(() => inputs({ port: '70000' }).integer('port', 22, { max: 65535 })).message).toMatch(
       /at most 65535/,
     );
   });
 
   it('clips a very long bad value in the message', () => {
     const long = 'x'.repeat(5000);
-    expect(errorOf(() => inputs({ flag: long }).boolean('flag', false)).message.length).toBeLessThan(200);
+    expect(configurationErrorOf(() => inputs({ flag: long }).boolean('flag', false)).message.length).toBeLessThan(200);
   });
 });
