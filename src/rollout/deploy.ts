@@ -395,8 +395,8 @@ export async function runDeploy(context: DeployContext, request: RolloutRequest)
     actor: request.actor,
     waitMs: request.lockWaitMs,
     expiryMs,
+    clock,
   });
-  const lockedAt = clock.now();
   context.onLock?.(lock);
   let finished = false;
   /** Release the lock, once, as soon as the release is recorded. */
@@ -412,7 +412,7 @@ export async function runDeploy(context: DeployContext, request: RolloutRequest)
     const p = prepared;
     const historyRead = readHistory(runner, tenant.name);
     historyRead.catch(() => undefined); // awaited below; never an unhandled rejection meanwhile
-    const fenced = (step: string) => fence(runner, lock, step);
+    const fenced = (step: string) => fence(runner, lock, step, clock);
     // Taken at the first try, right after the read before the lock: what that read found is what
     // runs, since nobody held the lock in between to change it.
     const fresh = lock.uncontended === true ? early : {};
@@ -423,9 +423,7 @@ export async function runDeploy(context: DeployContext, request: RolloutRequest)
       p ? ensureObjects(runner, log, 'secret', tenant, p.secrets) : undefined,
       p ? ensureObjects(runner, log, 'config', tenant, p.configs) : undefined,
     ]);
-    // A lock expires at the earliest after `expiryMs`: one taken less than half of that ago is still
-    // this run's, and reading it back would cost the deploy a round trip for nothing.
-    if (clock.now() - lockedAt >= expiryMs / 2) await fenced('the stack deploy');
+    await fenced('the stack deploy');
     // Every service of the stack joins the client's network: a stack with services has it.
     if (before.size === 0) await ensureNetwork(runner, request.tenant);
     const current = history ? currentRelease(history) : undefined;

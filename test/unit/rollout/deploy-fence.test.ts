@@ -58,6 +58,22 @@ describe('fence', () => {
       /no longer this run's \(it was removed\); stopped before recording the release/,
     );
   });
+
+  test('given the clock, reads a deploy lock back only once half its expiry could have passed', async () => {
+    const clock = new FakeClock(1_000_000);
+    const held: HeldLock = { ...MINE, holder: { ...MINE.holder, ttlMs: 60_000 }, takenAt: clock.now() };
+    const runner = new ScriptedRunner().on(['docker', 'config', 'inspect', 'sdl.shop'], takenOver);
+    clock.time += 29_999;
+    await expect(fence(runner, held, 'the stack deploy', clock)).resolves.toBeUndefined();
+    expect(runner.commands()).toEqual([]);
+    clock.time += 1;
+    await expect(fence(runner, held, 'recording the release', clock)).rejects.toThrow(
+      /no longer this run's .*stopped before recording the release/,
+    );
+    // A maintenance hold has no expiry: it is always read back.
+    const hold: HeldLock = { ...MINE, holder: { ...MINE.holder, kind: 'maintenance' }, takenAt: clock.now() };
+    await expect(fence(runner, hold, 'the stack deploy', clock)).rejects.toThrow(FencedError);
+  });
 });
 
 function request(): RolloutRequest {
