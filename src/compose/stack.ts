@@ -518,6 +518,8 @@ function readFiles(source: StackSource, settings: RenderSettings): FilesRead {
     const at = ['configs', key, 'file'];
     const path = definition.file;
     if (typeof path !== 'string') report(at, `config "${key}": "file" must be a path`);
+    else if (definition.external !== undefined && definition.external !== false)
+      report(at, `config "${key}" is both external and read from a file: keep one`);
     else if (settings.supplied.configs.has(key)) {
       report(
         at,

@@ -117,6 +117,17 @@ describe('renderStack with the files a stack names', () => {
     ]);
   });
 
+  test('a config both external and from a file is refused', () => {
+    const error = refusal(() =>
+      render('services:\n  web:\n    image: x\nconfigs:\n  app:\n    external: true\n    file: app.conf\n', {
+        files: { read: reader({ 'app.conf': 'k = v\n' }), configName: () => 'acme_app_1' },
+      }),
+    );
+    expect(error.problems.map((problem) => [problem.where.line, problem.reason])).toStrictEqual([
+      [7, 'config "app" is both external and read from a file: keep one'],
+    ]);
+  });
+
   test('env_file of the wrong shape is a problem', () => {
     const error = refusal(() =>
       render('services:\n  web:\n    image: x\n    env_file: [{path: a.env, required: maybe}, 3]\n', {
