@@ -40,17 +40,17 @@ export interface DeploySettings {
 
 const SECRET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
-/**
- * A path inside the workspace, relative to `from` (the workspace itself by default): absolute
- * paths, `../` escapes, links that lead out and NUL bytes are refused.
- */
-export function workspaceFile(input: string, path: string, workspace: string, from = workspace): string {
-  const real = confinedPath(input, path, workspace, from);
+/** A path inside the workspace: absolute paths, `../` escapes, links that lead out and NUL bytes are refused. */
+export function workspaceFile(input: string, path: string, workspace: string): string {
+  const real = confinedPath(input, path, workspace, workspace);
   if (real === undefined) throw new ConfigurationError(`"${path}" does not exist in the repository`, input);
   return real;
 }
 
-/** The real path of a file inside the workspace, or undefined when there is none; throws when the path is refused. */
+/**
+ * The real path of a file inside the workspace, `path` read from the directory `from`, or undefined
+ * when there is none; throws when the path is refused.
+ */
 function confinedPath(input: string, path: string, workspace: string, from: string): string | undefined {
   if (path.includes('\0')) throw new ConfigurationError('contains a NUL byte', input);
   const full = resolve(workspace, from, path);
@@ -82,17 +82,16 @@ export function stackFileReader(workspace: string, stackFile: string): StackFile
   return (path) => {
     const real = confinedPath('stack-file', path, workspace, from);
     if (real === undefined) return undefined;
-    let bytes: Buffer;
+    const size = statSync(real, { throwIfNoEntry: false });
+    if (size !== undefined && size.isFile() && size.size > MAX_STACK_FILE_BYTES) {
+      throw new ConfigurationError(`"${path}" is larger than ${MAX_STACK_FILE_BYTES / 1024} KiB`, 'stack-file');
+    }
     try {
-      if (!statSync(real).isFile()) throw new Error('not a regular file');
-      bytes = readFileSync(real);
+      if (size?.isFile() !== true) throw new Error('not a regular file');
+      return readFileSync(real);
     } catch (error) {
       throw new ConfigurationError(`cannot read "${path}": ${errorMessage(error)}`, 'stack-file');
     }
-    if (bytes.length > MAX_STACK_FILE_BYTES) {
-      throw new ConfigurationError(`"${path}" is larger than ${MAX_STACK_FILE_BYTES / 1024} KiB`, 'stack-file');
-    }
-    return bytes;
   };
 }
 

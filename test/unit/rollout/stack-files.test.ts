@@ -25,6 +25,8 @@ const files: Record<string, string | Buffer> = {
 };
 for (const [path, content] of Object.entries(files)) writeFileSync(join(workspace, path), content);
 writeFileSync(join(outside, 'secret.env'), 'STOLEN=1\n');
+writeFileSync(join(workspace, 'deploy', 'big.env'), `A=${'x'.repeat(1024 * 1024)}\n`);
+mkdirSync(join(workspace, 'deploy', 'conf.d'));
 symlinkSync(join(outside, 'secret.env'), join(workspace, 'deploy', 'escape.env'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -162,6 +164,14 @@ services:
     ]);
     expect(error.message).toMatch(/^deploy\/s\d+\.yml has 8 problems:\n- deploy\/s\d+\.yml:5: service "web": env_file/);
   });
+});
+
+test('a directory and a file over 1 MiB are refused', () => {
+  const error = refusal('services:\n  web:\n    image: ${IMAGE}\n    env_file: [conf.d, big.env]\n');
+  expect(error.problems.map((problem) => problem.reason)).toStrictEqual([
+    'service "web": env_file: cannot read "conf.d": not a regular file',
+    'service "web": env_file: "big.env" is larger than 1024 KiB',
+  ]);
 });
 
 describe('configs.<key>.file is read from the repository', () => {
