@@ -25,13 +25,22 @@ import type { PolicySettings, Violation } from './policy.js';
 import { traefikLabels, validateDomain, validatePort, validateTraefikToken } from './traefik.js';
 import { FINGERPRINT_LABEL, stackFingerprint } from './fingerprint.js';
 import { canonicalYaml, keyProblems, keyTextProblem } from './canonical.js';
+import { mergeEnvironment, readEnvFiles, readReferenced } from './stack-files.js';
+import type { StackFileReader } from './stack-files.js';
 
 /**
  * Turns a client's stack file into the exact YAML that `docker stack deploy -c -` receives:
  * variables substituted, policy judged, the client's network joined, safe update settings and
  * release labels added, secrets and configs pointed at their content-versioned Swarm objects.
- * Pure: no docker, no files, no network.
+ * Pure: no docker, no network; the files the stack refers to come through an injected reader.
  */
+
+/** How the files a stack refers to are read (on the runner, from the repository) and named. */
+export interface StackFiles {
+  read: StackFileReader;
+  /** The versioned Swarm name of a config with this content (see versionedName). */
+  configName: (key: string, content: string) => string;
+}
 
 export interface ReleaseInfo {
   id: string;
@@ -56,6 +65,8 @@ export interface RenderOptions {
   /** Logical secret name → versioned Swarm name (see versionedName). */
   secretNames?: ReadonlyMap<string, string> | undefined;
   configNames?: ReadonlyMap<string, string> | undefined;
+  /** Reads `env_file` and `configs.<key>.file`; without it, a stack that names a file is refused. */
+  files?: StackFiles | undefined;
   policy: PolicySettings;
   /**
    * Whether Swarm itself rolls a failed update back (default true). When false the default
@@ -91,6 +102,8 @@ export interface RenderedStack {
   warnings: Violation[];
   /** Variables the stack file uses. */
   variables: string[];
+  /** The configs whose content came from a file of the repository (`configs.<key>.file`). */
+  configFiles: { name: string; content: string; versioned: string }[];
 }
 
 /** The policy refused the stack (enforce mode). The message lists every violation with its line. */
@@ -369,6 +382,7 @@ const CAST_PATHS: [string, Cast][] = [
   ['volumes.*.external', 'bool'],
   ['secrets.*.external', 'bool'],
   ['configs.*.external', 'bool'],
+  ['services.*.env_file.*.required', 'bool'],
 ];
 
 function castFor(path: YamlPath): Cast | undefined {
@@ -425,12 +439,14 @@ function isNoneTest(test: unknown): boolean {
  * refused stack is refused as the client wrote it.
  */
 export function renderStack(options: RenderOptions): RenderedStack {
-  const settings = validateSettings(options);
+  const validated = validateSettings(options);
   const source = parse(options);
+  const files = readFiles(source, validated);
+  const settings: RenderSettings = { ...validated, supplied: files.supplied };
   const structure = validate(source, settings);
   const warnings = judge(source, settings);
-  const services = applyDefaults(source, structure, settings, warnings);
-  return encode(source, services, warnings, settings);
+  const services = applyDefaults(source, structure, settings, warnings, files.environments);
+  return { ...encode(source, services, warnings, settings), configFiles: files.configs };
 }
 
 /** The stack file after parsing and interpolation, with the way to point an error at a line of it. */
@@ -469,6 +485,69 @@ interface StackStructure {
     secrets: Record<string, unknown>;
     configs: Record<string, unknown>;
   };
+}
+
+/** What the files the stack refers to gave: the variables of each service's env files, and configs. */
+interface FilesRead {
+  /** Service name → the variables of its env files (for every service that has `env_file`). */
+  environments: Map<string, Map<string, string>>;
+  configs: { name: string; content: string; versioned: string }[];
+  /** The supplied secrets and configs, with the configs read from files. */
+  supplied: Supplied;
+}
+
+/**
+ * Stage 1b, read the files: each service's `env_file` and each `configs.<key>.file`, through the
+ * injected reader, relative to the stack file. A `secrets.<key>.file` is never read: secrets come
+ * through the secrets input, and one not given there is refused. Problems are reported, not thrown.
+ */
+function readFiles(source: StackSource, settings: RenderSettings): FilesRead {
+  const { document, report } = source;
+  const read = settings.files?.read;
+  const environments = new Map<string, Map<string, string>>();
+  const services = isRecord(document.services) ? document.services : {};
+  for (const [name, service] of Object.entries(services)) {
+    if (!isRecord(service) || !Object.hasOwn(service, 'env_file')) continue;
+    const at = ['services', name, 'env_file'];
+    environments.set(name, readEnvFiles(read, { name, envFile: service.env_file, at }, report));
+  }
+  const configs: FilesRead['configs'] = [];
+  const suppliedConfigs = new Map(settings.supplied.configs);
+  for (const [key, definition] of Object.entries(isRecord(document.configs) ? document.configs : {})) {
+    if (!isRecord(definition) || !Object.hasOwn(definition, 'file')) continue;
+    const at = ['configs', key, 'file'];
+    const path = definition.file;
+    if (typeof path !== 'string') report(at, `config "${key}": "file" must be a path`);
+    else if (definition.external !== undefined && definition.external !== false)
+      report(at, `config "${key}" is both external and read from a file: keep one`);
+    else if (settings.supplied.configs.has(key)) {
+      report(
+        at,
+        `config "${key}" is given twice, by its file ${showValue(path)} and in the configs input: keep one`,
+        'configs',
+      );
+    } else {
+      const content = readReferenced(read, `config "${key}": file`, path, { at, report });
+      if (content === undefined || settings.files === undefined) continue;
+      try {
+        const versioned = settings.files.configName(key, content);
+        configs.push({ name: key, content, versioned });
+        suppliedConfigs.set(key, versioned);
+      } catch (caught: unknown) {
+        report(at, `config "${key}": ${errorMessage(caught)}`);
+      }
+    }
+  }
+  for (const [key, definition] of Object.entries(isRecord(document.secrets) ? document.secrets : {})) {
+    // A secret given in the secrets input takes its value from there; its `file` is never read.
+    if (isRecord(definition) && Object.hasOwn(definition, 'file') && !settings.supplied.secrets.has(key)) {
+      report(
+        ['secrets', key, 'file'],
+        `secret "${key}" names a file: secrets come through the secrets input (masked), never from a file in the repository; give ${key}=... in the secrets input, or mark it external: true`,
+      );
+    }
+  }
+  return { environments, configs, supplied: { secrets: settings.supplied.secrets, configs: suppliedConfigs } };
 }
 
 /** Checks the settings around the stack (policy, routing, image) before the stack file is read. */
@@ -573,7 +652,9 @@ function validate(source: StackSource, settings: RenderSettings): StackStructure
   for (const kind of ['secrets', 'configs'] as const) {
     for (const [key, definition] of Object.entries(declared[kind])) {
       const external = isRecord(definition) && (definition.external === true || isRecord(definition.external));
-      if (!supplied[kind].has(key) && !external) {
+      // A `file` is read (configs) or refused (secrets) by readFiles, which reports its own problems.
+      const file = isRecord(definition) && Object.hasOwn(definition, 'file');
+      if (!supplied[kind].has(key) && !external && !file) {
         report(
           [kind, key],
           `${kind.slice(0, -1)} "${key}" has no value: give it in the ${kind} input (${key}=...) or mark it external: true`,
@@ -716,8 +797,29 @@ export function judgeRecordedStack(recorded: RecordedStack): Violation[] {
     if (!isRecord(labels)) continue;
     for (const key of Object.keys(labels)) if (key.startsWith('swarm-deploy.')) delete labels[key];
   }
+  recordedFileProblems(source);
   const supplied: Supplied = { secrets: new Map(), configs: new Map() };
   return judge(source, { tenant: recorded.tenant, policy: recorded.policy, supplied });
+}
+
+/**
+ * A rendered stack holds no path (env files are in `environment`, config files are versioned
+ * configs), so a recorded one that does was not rendered so: deployed again, the manager would
+ * read the file from its own disk. Each such reference is a problem of the recorded stack.
+ */
+function recordedFileProblems(source: StackSource): void {
+  const { document, report } = source;
+  const again = 'deployed again it would be read on the manager; deploy the stack from the repository instead';
+  for (const [name, service] of Object.entries(isRecord(document.services) ? document.services : {})) {
+    if (isRecord(service) && Object.hasOwn(service, 'env_file'))
+      report(['services', name, 'env_file'], `service "${name}" has an env_file: ${again}`);
+  }
+  for (const kind of ['secrets', 'configs'] as const) {
+    for (const [key, definition] of Object.entries(isRecord(document[kind]) ? document[kind] : {})) {
+      if (isRecord(definition) && Object.hasOwn(definition, 'file'))
+        report([kind, key, 'file'], `${kind.slice(0, -1)} "${key}" names a file: ${again}`);
+    }
+  }
 }
 
 /** The service that receives the domains, checked before rendering changes anything. */
@@ -756,6 +858,7 @@ function applyDefaults(
   structure: StackStructure,
   settings: RenderSettings,
   warnings: Violation[],
+  environments: ReadonlyMap<string, ReadonlyMap<string, string>>,
 ): RenderedService[] {
   const context: DefaultsContext = {
     ...settings,
@@ -786,6 +889,12 @@ function applyDefaults(
       const name = supplied[kind].get(key);
       if (name !== undefined) section[key] = { external: true, name };
     }
+  }
+  // The env files' variables are in `environment` now: no path goes to the manager.
+  for (const [name, values] of environments) {
+    const service = structure.services[name] as Record<string, unknown>;
+    if (values.size > 0) service.environment = mergeEnvironment(service.environment, values);
+    delete service.env_file;
   }
   return Object.entries(structure.services).map(([name, raw]) =>
     renderService(source, structure, context, warnings, { name, service: raw as Record<string, unknown>, networkKey }),
@@ -892,7 +1001,7 @@ function encode(
   services: RenderedService[],
   warnings: Violation[],
   settings: RenderSettings,
-): RenderedStack {
+): Omit<RenderedStack, 'configFiles'> {
   const ordered: Record<string, unknown> = {};
   for (const key of ['version', 'services', 'networks', 'volumes', 'secrets', 'configs']) {
     if (source.document[key] !== undefined) ordered[key] = source.document[key];

@@ -117,10 +117,11 @@ export function prepareStack(request: DeployRequest, release: ReleaseInfo): Prep
     content,
     versioned: versionedName(request.tenant, name, content, 'secrets'),
   }));
+  const configName = (name: string, content: string): string => versionedName(request.tenant, name, content, 'configs');
   const configs = [...request.configs].map(([name, content]) => ({
     name,
     content,
-    versioned: versionedName(request.tenant, name, content, 'configs'),
+    versioned: configName(name, content),
   }));
   const rendered = renderStack({
     tenant: request.tenant,
@@ -131,10 +132,11 @@ export function prepareStack(request: DeployRequest, release: ReleaseInfo): Prep
     release,
     secretNames: new Map(secrets.map((s) => [s.name, s.versioned])),
     configNames: new Map(configs.map((c) => [c.name, c.versioned])),
+    files: request.readFile === undefined ? undefined : { read: request.readFile, configName },
     policy: request.policy,
     autoRollback: request.autoRollback,
   });
-  return { rendered, secrets, configs };
+  return { rendered, secrets, configs: [...configs, ...rendered.configFiles] };
 }
 
 /**

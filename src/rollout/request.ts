@@ -6,6 +6,7 @@
  * each kind into the one plan the executor runs.
  */
 import type { PolicySettings } from '../compose/policy.js';
+import type { StackFileReader } from '../compose/stack-files.js';
 import { ConfigurationError } from '../core/errors.js';
 import type { Tenant } from '../core/tenant.js';
 import type { ScaleTarget } from './scale.js';
@@ -43,6 +44,8 @@ export interface DeployStack {
   secrets: ReadonlyMap<string, string>;
   /** Logical config name → content (files from the repository). */
   configs: ReadonlyMap<string, string>;
+  /** Reads the files the stack refers to (`env_file`, `configs.<key>.file`) from the repository. */
+  readFile?: StackFileReader | undefined;
 }
 
 export interface DeployRequest extends RolloutSettings, DeployStack {

@@ -2,11 +2,12 @@
  * The swarm-deploy action's inputs, read and checked in one place (the CLI builds the same
  * request from flags). Everything is validated here, before any connection is opened.
  */
-import { readFileSync, realpathSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { ConfigurationError, errorMessage } from '../core/errors.js';
 import type { Inputs } from '../core/inputs.js';
 import type { PolicySettings } from '../compose/policy.js';
+import type { StackFileReader } from '../compose/stack-files.js';
 import {
   checkRollbackTarget,
   deployRequest,
@@ -39,10 +40,20 @@ export interface DeploySettings {
 
 const SECRET_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
-/** A path inside the workspace: absolute paths and `../` escapes are refused. */
+/** A path inside the workspace: absolute paths, `../` escapes, links that lead out and NUL bytes are refused. */
 export function workspaceFile(input: string, path: string, workspace: string): string {
+  const real = confinedPath(input, path, workspace, workspace);
+  if (real === undefined) throw new ConfigurationError(`"${path}" does not exist in the repository`, input);
+  return real;
+}
+
+/**
+ * The real path of a file inside the workspace, `path` read from the directory `from`, or undefined
+ * when there is none; throws when the path is refused.
+ */
+function confinedPath(input: string, path: string, workspace: string, from: string): string | undefined {
   if (path.includes('\0')) throw new ConfigurationError('contains a NUL byte', input);
-  const full = resolve(workspace, path);
+  const full = resolve(workspace, from, path);
   const rel = relative(workspace, full);
   if (isAbsolute(path) || rel.startsWith('..') || rel === '') {
     throw new ConfigurationError(`"${path}" must be a file inside the repository (no absolute path, no ../)`, input);
@@ -51,12 +62,37 @@ export function workspaceFile(input: string, path: string, workspace: string): s
   try {
     real = realpathSync(full);
   } catch {
-    throw new ConfigurationError(`"${path}" does not exist in the repository`, input);
+    return undefined;
   }
   if (relative(realpathSync(workspace), real).startsWith('..')) {
     throw new ConfigurationError(`"${path}" is a link that leads outside the repository`, input);
   }
   return real;
+}
+
+/** Files a stack refers to are small; a bigger one is a mistake. */
+const MAX_STACK_FILE_BYTES = 1024 * 1024;
+
+/**
+ * Reads the files a stack refers to (`env_file`, `configs.<key>.file`), relative to the stack
+ * file's directory and confined to the workspace like the stack file itself.
+ */
+export function stackFileReader(workspace: string, stackFile: string): StackFileReader {
+  const from = resolve(workspace, dirname(stackFile));
+  return (path) => {
+    const real = confinedPath('stack-file', path, workspace, from);
+    if (real === undefined) return undefined;
+    const size = statSync(real, { throwIfNoEntry: false });
+    if (size !== undefined && size.isFile() && size.size > MAX_STACK_FILE_BYTES) {
+      throw new ConfigurationError(`"${path}" is larger than ${MAX_STACK_FILE_BYTES / 1024} KiB`, 'stack-file');
+    }
+    try {
+      if (size?.isFile() !== true) throw new Error('not a regular file');
+      return readFileSync(real);
+    } catch (error) {
+      throw new ConfigurationError(`cannot read "${path}": ${errorMessage(error)}`, 'stack-file');
+    }
+  };
 }
 
 function hostList(inputs: Inputs, port: number): { host: string; port: number }[] {
@@ -288,6 +324,7 @@ export function readDeploySettings(inputs: Inputs, env: NodeJS.ProcessEnv = proc
     env: envValues,
     secrets: secret.secrets,
     configs,
+    readFile: stackFileReader(workspace, stackFile),
   };
   const settings = readRolloutSettings(inputs, env, { tenant, registry, timeoutMs });
   return {

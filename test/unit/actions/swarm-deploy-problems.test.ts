@@ -49,13 +49,13 @@ describe('the swarm-deploy action with a stack file full of problems', () => {
       ['stack.yml', 22, 'Stack file'],
       ['stack.yml', 24, 'Stack file'],
       ['stack.yml', 25, 'Stack file'],
-      ['stack.yml', 27, 'Stack file'],
+      ['stack.yml', 28, 'Stack file'],
       ['stack.yml', 17, 'Cluster policy: privileged'],
     ]);
     expect(located[0]?.message).toBe(
       'service "web" joins network "front", which the stack does not declare under "networks"',
     );
-    expect(located[9]?.message).toMatch(/^secret "api_key" has no value/);
+    expect(located[9]?.message).toMatch(/^secret "api_key" names a file: secrets come through the secrets input/);
     // The step fails with one message listing them all.
     const failure = errors.filter((annotation) => annotation.file === undefined).map((a) => a.message);
     expect(failure).toHaveLength(1);

@@ -423,7 +423,7 @@ configs:
     ],
     [
       'a config without a value',
-      'services:\n  web:\n    image: x\nconfigs:\n  app:\n    file: ./app.conf\n',
+      'services:\n  web:\n    image: x\nconfigs:\n  app: {}\n',
       /stack\.yml:5: config "app" has no value/,
       'configs',
     ],
@@ -849,7 +849,7 @@ describe('renderStack: every problem at once', () => {
       'healthcheck interval "soon" is not a duration such as 10s or 1m30s',
       expect.stringMatching(/^service "cron": /),
       'service "cron": "deploy" must be a mapping',
-      'secret "api_key" has no value: give it in the secrets input (api_key=...) or mark it external: true',
+      'secret "api_key" names a file: secrets come through the secrets input (masked), never from a file in the repository; give api_key=... in the secrets input, or mark it external: true',
     ]);
     expect(error.field).toBe('stack-file');
     const lines = error.message.split('\n');
