@@ -97,10 +97,12 @@ describe('stackFingerprint', () => {
       configs: {},
       stack: rendered,
     };
-    const restored = restoreStack(release, Tenant.parse('shop'), { id: 'r9', time: 'later', actor: 'someone' }, POLICY);
+    // The stack's global worker is refused by an enforcing policy: judged in warn mode here.
+    const warn: PolicySettings = { ...POLICY, mode: 'warn' };
+    const restored = restoreStack(release, Tenant.parse('shop'), { id: 'r9', time: 'later', actor: 'someone' }, warn);
     expect(stackFingerprint(restored)).toBe(stackFingerprint(rendered));
     expect(
-      stackFingerprint(restoreStack(release, Tenant.parse('shop'), { id: 'r9', time: 'later' }, POLICY, { web: 5 })),
+      stackFingerprint(restoreStack(release, Tenant.parse('shop'), { id: 'r9', time: 'later' }, warn, { web: 5 })),
     ).not.toBe(stackFingerprint(rendered));
   });
 });
