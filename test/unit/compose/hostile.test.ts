@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { POLICY_RULES } from '../../../src/compose/policy.js';
 import type { PolicySettings, Violation } from '../../../src/compose/policy.js';
-import { PolicyError, StackError, renderStack } from '../../../src/compose/stack.js';
+import { PolicyError, StackError, judgeRecordedStack, renderStack } from '../../../src/compose/stack.js';
 import { Tenant } from '../../../src/core/tenant.js';
 
 /**
@@ -95,5 +95,8 @@ describe('benign stack files', () => {
     const rendered = render(name, readFileSync(new URL(name, benign), 'utf8'));
     expect(rendered.warnings.filter((warning) => warning.severity === 'error')).toStrictEqual([]);
     expect(rendered.services.length).toBeGreaterThan(0);
+    // A rollback judges the rendered text again: what the gate added must pass the gate.
+    const again = judgeRecordedStack({ tenant: Tenant.parse('acme'), file: name, text: rendered.yaml, policy });
+    expect(again.filter((warning) => warning.severity === 'error')).toStrictEqual([]);
   });
 });
