@@ -58,6 +58,11 @@ describe('policy fixtures', () => {
     for (const rule of refusing) expect(fixtureFiles).toContain(`${rule}.yml`);
   });
 
+  test('docs/security.md names every rule', () => {
+    const doc = readFileSync(new URL('../../../docs/security.md', import.meta.url), 'utf8');
+    for (const rule of POLICY_RULES) expect(doc, rule).toContain(`\`${rule}\``);
+  });
+
   test.each(fixtureFiles)('%s is refused with the right rules and lines', (name) => {
     const text = readFileSync(new URL(name, fixtures), 'utf8');
     const expected = expectations(text);
