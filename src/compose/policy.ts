@@ -32,7 +32,14 @@ export interface PolicySettings {
   certResolver?: string | undefined;
   /** The shared Traefik's entrypoints a router may use (default DEFAULT_ENTRYPOINTS: `web`, `websecure`). */
   entrypoints?: readonly string[] | undefined;
+  /** Whether the client's services may be placed on manager nodes (default false: tenants stay on workers). */
+  allowManagerPlacement?: boolean | undefined;
+  /** The most replicas one service may ask for (default DEFAULT_MAX_REPLICAS). */
+  maxReplicas?: number | undefined;
 }
+
+/** The most replicas one service may ask for when the policy names no maximum. */
+export const DEFAULT_MAX_REPLICAS = 10;
 
 /** The entrypoints routers of the client may listen on. */
 export function platformEntrypoints(policy: PolicySettings): readonly string[] {
@@ -59,6 +66,15 @@ export const POLICY_RULES = [
   'traefik-labels',
   'placement',
   'reserved-label',
+  'service-key',
+  'manager-placement',
+  'deploy-mode',
+  'replicas',
+  'logging',
+  'volume-driver',
+  'sysctls',
+  'extra-hosts',
+  'network-options',
   'default-limits',
   'stateful-order',
 ] as const;
@@ -205,6 +221,16 @@ export function judgeStack(stack: JudgedStack, policy: PolicySettings): Violatio
         );
       }
     }
+    if (isRecord(definition)) {
+      for (const option of ['driver_opts', 'ipam'] as const) {
+        if (definition[option] === undefined || definition[option] === null) continue;
+        add(
+          'network-options',
+          [...path, option],
+          `network "${key}" sets ${option}; the platform chooses the drivers' options and addresses of stack networks`,
+        );
+      }
+    }
     networkNames.push(name);
   }
 
@@ -220,11 +246,25 @@ export function judgeStack(stack: JudgedStack, policy: PolicySettings): Violatio
         `volume "${key}" is ${showValue(name)}, which is not named after the client ("${tenant.scoped('...')}")`,
       );
     }
+    if (definition.driver !== undefined && definition.driver !== null && String(definition.driver) !== 'local') {
+      add(
+        'volume-driver',
+        [...path, 'driver'],
+        `volume "${key}" uses driver ${showValue(String(definition.driver))}; stack volumes use the local driver`,
+      );
+    }
     const options = isRecord(definition.driver_opts) ? definition.driver_opts : {};
     const device = options.device;
-    if (device !== undefined || /\bbind\b/.test(String(options.o ?? ''))) {
+    if (isTmpfsOptions(definition.driver_opts)) continue;
+    if ((device !== undefined && String(device) !== 'tmpfs') || /\bbind\b/.test(String(options.o ?? ''))) {
       const socket = DOCKER_SOCKET.test(String(device ?? '')) ? ' (the Docker socket: root on the node)' : '';
       add('bind-mount', [...path, 'driver_opts'], `volume "${key}" mounts a host path${socket} through driver_opts`);
+    } else if (definition.driver_opts !== undefined && definition.driver_opts !== null) {
+      add(
+        'volume-driver',
+        [...path, 'driver_opts'],
+        `volume "${key}" sets driver_opts other than a tmpfs (type: tmpfs, device: tmpfs, o: size/mode/uid/gid/nr_inodes)`,
+      );
     }
   }
 
@@ -252,6 +292,10 @@ export function judgeStack(stack: JudgedStack, policy: PolicySettings): Violatio
     const service = raw;
     const at = (...rest: YamlPath): YamlPath => ['services', name, ...rest];
     const refuse = (rule: PolicyRule, path: YamlPath, message: string): void => add(rule, path, message, name);
+
+    judgeServiceKeys(service, refuse, at, name);
+    judgeRuntime(service, refuse, at, name);
+    judgeDeploy(service, policy, refuse, at, name);
 
     for (const network of serviceNetworks(service)) {
       if (HOST_NETWORKS.has(network.name) && !(isRecord(document.networks) && network.name in document.networks)) {
@@ -382,6 +426,193 @@ export function judgeStack(stack: JudgedStack, policy: PolicySettings): Violatio
   return violations.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
 }
 
+type Refuse = (rule: PolicyRule, path: YamlPath, message: string) => void;
+type At = (...rest: YamlPath) => YamlPath;
+
+/**
+ * The service keys `docker stack deploy` accepts (compose file format 3.x) that the gate lets
+ * through: harmless ones, and those a rule of their own judges (`privileged`, `cap_add`, `pid`...).
+ * Left out on purpose: `cgroup_parent` (a cgroup of the node's choosing), `credential_spec` (a file
+ * or registry value of the node), `isolation`, `mac_address` and `storage_opt`. Any other key is
+ * refused (`service-key`), so a key the gate does not know can never carry something past it.
+ */
+export const SERVICE_KEYS: ReadonlySet<string> = new Set([
+  'build',
+  'cap_add',
+  'cap_drop',
+  'cgroup',
+  'command',
+  'configs',
+  'container_name',
+  'depends_on',
+  'deploy',
+  'devices',
+  'dns',
+  'dns_search',
+  'domainname',
+  'entrypoint',
+  'env_file',
+  'environment',
+  'expose',
+  'external_links',
+  'extra_hosts',
+  'healthcheck',
+  'hostname',
+  'image',
+  'init',
+  'ipc',
+  'labels',
+  'links',
+  'logging',
+  'network_mode',
+  'networks',
+  'pid',
+  'ports',
+  'privileged',
+  'read_only',
+  'restart',
+  'secrets',
+  'security_opt',
+  'shm_size',
+  'stdin_open',
+  'stop_grace_period',
+  'stop_signal',
+  'sysctls',
+  'tmpfs',
+  'tty',
+  'ulimits',
+  'user',
+  'userns_mode',
+  'uts',
+  'volumes',
+  'working_dir',
+]);
+
+function judgeServiceKeys(service: Record<string, unknown>, refuse: Refuse, at: At, name: string): void {
+  for (const key of Object.keys(service)) {
+    if (SERVICE_KEYS.has(key) || key.startsWith('x-')) continue;
+    refuse('service-key', at(key), `service "${name}" sets ${showValue(key)}, which the cluster policy does not allow`);
+  }
+}
+
+/** Log drivers that keep the logs on the node, read by `docker service logs`; none given is the platform's default. */
+const LOG_DRIVERS = new Set(['json-file', 'local']);
+/** Options of those drivers: sizes, rotation, and what each line is tagged with. None of them is an address. */
+const LOG_OPTIONS = new Set([
+  'max-size',
+  'max-file',
+  'compress',
+  'mode',
+  'max-buffer-size',
+  'tag',
+  'labels',
+  'labels-regex',
+  'env',
+  'env-regex',
+]);
+
+/** What the containers of a service do on the node: log drivers, sysctls, the host's address in /etc/hosts. */
+function judgeRuntime(service: Record<string, unknown>, refuse: Refuse, at: At, name: string): void {
+  const logging = service.logging;
+  if (isRecord(logging)) {
+    if (logging.driver !== undefined && logging.driver !== null && !LOG_DRIVERS.has(String(logging.driver))) {
+      refuse(
+        'logging',
+        at('logging', 'driver'),
+        `service "${name}" sends its logs through the ${showValue(String(logging.driver))} driver; logs stay on the node (json-file or local)`,
+      );
+    }
+    for (const [key] of entries(logging.options)) {
+      if (LOG_OPTIONS.has(key)) continue;
+      refuse(
+        'logging',
+        at('logging', 'options', key),
+        `service "${name}" sets the logging option ${showValue(key)}; allowed: ${[...LOG_OPTIONS].join(', ')}`,
+      );
+    }
+  }
+  if (service.sysctls !== undefined && service.sysctls !== null) {
+    refuse('sysctls', at('sysctls'), `service "${name}" sets kernel parameters (sysctls)`);
+  }
+  const hosts = service.extra_hosts;
+  const pairs: [string, unknown, YamlPath][] = Array.isArray(hosts)
+    ? hosts.map((item, index) => {
+        const text = String(item);
+        const split = text.search(/[:=]/);
+        return [text.slice(0, Math.max(split, 0)), split < 0 ? '' : text.slice(split + 1), [index]];
+      })
+    : entries(hosts).map(([host, address]) => [host, address, [host]]);
+  for (const [host, address, path] of pairs) {
+    if (String(address).trim().toLowerCase() !== 'host-gateway') continue;
+    refuse(
+      'extra-hosts',
+      at('extra_hosts', ...path),
+      `service "${name}" maps ${showValue(host)} to host-gateway, the node's own address`,
+    );
+  }
+}
+
+/** Modes a tenant's service may run in: a bounded number of tasks, never one on every node. */
+const DEPLOY_MODES = new Set(['replicated', 'replicated-job']);
+
+/** The service's mode, replica count and placement on manager nodes. */
+function judgeDeploy(
+  service: Record<string, unknown>,
+  policy: PolicySettings,
+  refuse: Refuse,
+  at: At,
+  name: string,
+): void {
+  const deploy = isRecord(service.deploy) ? service.deploy : {};
+  if (deploy.mode !== undefined && deploy.mode !== null && !DEPLOY_MODES.has(String(deploy.mode))) {
+    refuse(
+      'deploy-mode',
+      at('deploy', 'mode'),
+      `service "${name}" runs in mode ${showValue(String(deploy.mode))}, a task on every node; use replicated (or replicated-job) with replicas`,
+    );
+  }
+  const max = policy.maxReplicas ?? DEFAULT_MAX_REPLICAS;
+  if (deploy.replicas !== undefined && deploy.replicas !== null) {
+    const replicas = Number(deploy.replicas);
+    // A value that is not a number is a problem of the file's structure, reported as such.
+    if (Number.isFinite(replicas) && replicas > max) {
+      refuse(
+        'replicas',
+        at('deploy', 'replicas'),
+        `service "${name}" asks for ${showValue(String(deploy.replicas))} replicas; the platform allows at most ${max}`,
+      );
+    }
+  }
+  const placement = isRecord(deploy.placement) ? deploy.placement : {};
+  if (policy.allowManagerPlacement === true || !Array.isArray(placement.constraints)) return;
+  placement.constraints.forEach((constraint, index) => {
+    const text = String(constraint);
+    const role = /^node\.role(==|!=)(.*)$/.exec(text.replace(/\s+/g, '').toLowerCase());
+    if (role === null) return;
+    const [, operator, value] = role;
+    if ((operator === '==' && value === 'worker') || (operator === '!=' && value === 'manager')) return;
+    refuse(
+      'manager-placement',
+      at('deploy', 'placement', 'constraints', index),
+      `service "${name}" asks for ${showValue(text)}; tenants run on worker nodes only (node.role == worker)`,
+    );
+  });
+}
+
+/** Options a tmpfs volume may be mounted with: sizes and ownership, never a source. */
+const TMPFS_OPTION = /^(size|mode|uid|gid|nr_inodes)=[A-Za-z0-9.%]+$|^(noexec|nosuid|nodev|ro|rw)$/;
+
+/** driver_opts that only make the volume a tmpfs (`type: tmpfs`, `device: tmpfs`, safe `o` options). */
+function isTmpfsOptions(options: unknown): boolean {
+  if (!isRecord(options)) return false;
+  if (!Object.keys(options).every((key) => key === 'type' || key === 'device' || key === 'o')) return false;
+  if (options.type !== 'tmpfs' || options.device !== 'tmpfs') return false;
+  if (options.o === undefined || options.o === null) return true;
+  return String(options.o)
+    .split(',')
+    .every((option) => TMPFS_OPTION.test(option.trim()));
+}
+
 /** The host path of a bind mount in a service's `volumes` entry, or undefined for volumes and tmpfs. */
 export function bindSource(volume: unknown): string | undefined {
   if (typeof volume === 'string') {
@@ -464,6 +695,10 @@ export function validatePolicySettings(policy: PolicySettings): void {
       `${showValue(policy.defaultCpus)} is not a number of CPUs such as 0.5 or 2`,
       'default-cpus',
     );
+  }
+  // A platform setting, not a client's input: a wrong value is the platform's own mistake.
+  if (policy.maxReplicas !== undefined && (!Number.isInteger(policy.maxReplicas) || policy.maxReplicas < 1)) {
+    throw new Error(`maxReplicas must be a whole number of at least 1, got ${policy.maxReplicas}`);
   }
   if (
     policy.defaultMemory !== undefined &&

@@ -167,17 +167,23 @@ export function restoreStack(
   policy: PolicySettings,
   replicas: Readonly<Record<string, number>> = {},
 ): string {
-  judgeRecordedStack({ tenant, file: `release ${target.id}`, text: target.stack, policy });
   const doc = parseDocument(target.stack);
   const services = doc.get('services', true) as { items?: { key: { value?: unknown } | unknown }[] } | undefined;
-  const labels = releaseLabels(tenant, release);
-  for (const item of services?.items ?? []) {
+  const names = (services?.items ?? []).map((item) => {
     const key = item.key as { value?: unknown };
-    const name = String(key.value ?? item.key);
-    const image = target.images[tenant.scoped(name)];
-    if (image) doc.setIn(['services', name, 'image'], image);
+    return String(key.value ?? item.key);
+  });
+  for (const name of names) {
     const count = replicas[name];
     if (count !== undefined) doc.setIn(['services', name, 'deploy', 'replicas'], count);
+  }
+  // A scale's new count is judged with the stack, so the platform's maximum of replicas holds for it too.
+  const judged = Object.keys(replicas).length === 0 ? target.stack : doc.toString({ lineWidth: 0 });
+  judgeRecordedStack({ tenant, file: `release ${target.id}`, text: judged, policy });
+  const labels = releaseLabels(tenant, release);
+  for (const name of names) {
+    const image = target.images[tenant.scoped(name)];
+    if (image) doc.setIn(['services', name, 'image'], image);
     for (const [label, value] of Object.entries(labels))
       doc.setIn(['services', name, 'deploy', 'labels', label], value);
   }

@@ -364,9 +364,10 @@ describe('scale', () => {
   });
 
   it('does nothing, without the lock or a record, when the stack already runs that many replicas', async () => {
-    // The services carry the fingerprint of the current release's stack, its images and counts.
+    // The services carry the fingerprint of the current release's stack, its images and counts. Its
+    // global worker is refused by an enforcing policy: this scale is judged in warn mode.
     const fingerprint = stackFingerprint(
-      restoreStack(current, Tenant.parse('shop'), { id: 'any', time: 'any' }, POLICY),
+      restoreStack(current, Tenant.parse('shop'), { id: 'any', time: 'any' }, { ...POLICY, mode: 'warn' }),
     );
     const live = (name: string, options: Parameters<typeof service>[1]) => {
       const info = service(name, options);
@@ -386,7 +387,10 @@ describe('scale', () => {
           live('shop_worker', { global: true, image: 'y' }),
         ]),
       }));
-    const { code, io } = await runCli(['scale', 'shop', 'web=2', '--host', 'local', '--json'], runner);
+    const { code, io } = await runCli(
+      ['scale', 'shop', 'web=2', '--host', 'local', '--json', '--policy', 'warn'],
+      runner,
+    );
     expect(code).toBe(0);
     expect(JSON.parse(io.stdout.join(''))).toEqual({
       client: 'shop',

@@ -58,6 +58,11 @@ describe('policy fixtures', () => {
     for (const rule of refusing) expect(fixtureFiles).toContain(`${rule}.yml`);
   });
 
+  test('docs/security.md names every rule', () => {
+    const doc = readFileSync(new URL('../../../docs/security.md', import.meta.url), 'utf8');
+    for (const rule of POLICY_RULES) expect(doc, rule).toContain(`\`${rule}\``);
+  });
+
   test.each(fixtureFiles)('%s is refused with the right rules and lines', (name) => {
     const text = readFileSync(new URL(name, fixtures), 'utf8');
     const expected = expectations(text);
@@ -239,6 +244,38 @@ describe('judgeStack', () => {
       service({ deploy: { placement: { constraints: ['node.labels.tier!=enterprise'] } } }),
       [],
     ],
+    [
+      'a manager constraint passes when the platform allows managers',
+      service({ deploy: { placement: { constraints: ['node.role == manager'] } } }),
+      [],
+      [],
+      { allowManagerPlacement: true },
+    ],
+    [
+      'node.role == worker and != manager pass',
+      service({ deploy: { placement: { constraints: ['node.role==worker', 'node.role != manager'] } } }),
+      [],
+    ],
+    ['replicas at the default maximum pass', service({ deploy: { replicas: 10 } }), []],
+    ['replicas above a lower maximum', service({ deploy: { replicas: 4 } }), ['replicas'], [], { maxReplicas: 3 }],
+    ['replicas under a higher maximum', service({ deploy: { replicas: 40 } }), [], [], { maxReplicas: 50 }],
+    ['mode: replicated-job passes', service({ deploy: { mode: 'replicated-job' } }), []],
+    ['logging with no driver and rotation options', service({ logging: { options: { 'max-size': '1m' } } }), []],
+    ['logging driver none', service({ logging: { driver: 'none' } }), ['logging']],
+    ['extra_hosts to an address', service({ extra_hosts: ['db:10.0.0.2', 'x=10.0.0.3'] }), []],
+    ['sysctls empty mapping', service({ sysctls: {} }), ['sysctls']],
+    ['x- service keys', service({ 'x-anything': { privileged: true } }), []],
+    ['an unknown service key', service({ volume_driver: 'nfs' }), ['service-key']],
+    [
+      'a tmpfs volume with an unknown option',
+      { ...service({}), volumes: { v: { driver_opts: { type: 'tmpfs', device: 'tmpfs', o: 'size=1m,exec=x' } } } },
+      ['volume-driver'],
+    ],
+    [
+      'network attachable and internal pass',
+      { ...service({}), networks: { n: { driver: 'overlay', attachable: true, internal: true } } },
+      [],
+    ],
   ] as [string, Record<string, unknown>, string[], string[]?, Partial<PolicySettings>?][])(
     '%s',
     (_title, document, rules, supplied = [], override = {}) => {
@@ -347,6 +384,12 @@ describe('validatePolicySettings and tierConstraint', () => {
     ['1', '1073741824'],
   ])('accepts %s / %s', (cpus, memory) => {
     expect(() => validatePolicySettings(policy({ defaultCpus: cpus, defaultMemory: memory }))).not.toThrow();
+  });
+
+  test('a maximum of replicas must be a whole number of at least 1', () => {
+    expect(() => validatePolicySettings(policy({ maxReplicas: 0 }))).toThrow(/maxReplicas/);
+    expect(() => validatePolicySettings(policy({ maxReplicas: 2.5 }))).toThrow(/maxReplicas/);
+    expect(() => validatePolicySettings(policy({ maxReplicas: 1 }))).not.toThrow();
   });
 
   test('tiers', () => {

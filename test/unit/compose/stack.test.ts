@@ -553,9 +553,12 @@ services:
     expect(rendered.variables).toStrictEqual(['IMAGE', 'PORT', 'MODE', 'REPLICAS', 'RO']);
   });
 
-  test('global services have no replica count', () => {
-    const rendered = render('services:\n  agent:\n    image: x\n    deploy:\n      mode: global\n');
+  test('global services have no replica count (warn mode: the policy refuses them otherwise)', () => {
+    const rendered = render('services:\n  agent:\n    image: x\n    deploy:\n      mode: global\n', {
+      policy: { ...basePolicy, mode: 'warn' },
+    });
     expect(rendered.services[0]?.replicas).toBeUndefined();
+    expect(rendered.warnings.map((w) => [w.rule, w.line])).toContainEqual(['deploy-mode', 5]);
   });
 
   test('hand-written swarm-deploy labels are replaced by the release labels (warn mode)', () => {

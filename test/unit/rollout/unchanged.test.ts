@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { ServiceInfo } from '../../../src/state/docker.js';
 import { restoreStack } from '../../../src/rollout/deploy.js';
+import { PolicyError } from '../../../src/compose/stack.js';
 import type { Release } from '../../../src/state/history.js';
 import { carriesFingerprint, judgeUnchanged } from '../../../src/rollout/unchanged.js';
 import { FINGERPRINT_LABEL, stackFingerprint, withFingerprint } from '../../../src/compose/fingerprint.js';
@@ -97,11 +98,34 @@ describe('stackFingerprint', () => {
       configs: {},
       stack: rendered,
     };
-    const restored = restoreStack(release, Tenant.parse('shop'), { id: 'r9', time: 'later', actor: 'someone' }, POLICY);
+    // The stack's global worker is refused by an enforcing policy: judged in warn mode here.
+    const warn: PolicySettings = { ...POLICY, mode: 'warn' };
+    const restored = restoreStack(release, Tenant.parse('shop'), { id: 'r9', time: 'later', actor: 'someone' }, warn);
     expect(stackFingerprint(restored)).toBe(stackFingerprint(rendered));
     expect(
-      stackFingerprint(restoreStack(release, Tenant.parse('shop'), { id: 'r9', time: 'later' }, POLICY, { web: 5 })),
+      stackFingerprint(restoreStack(release, Tenant.parse('shop'), { id: 'r9', time: 'later' }, warn, { web: 5 })),
     ).not.toBe(stackFingerprint(rendered));
+  });
+
+  test("a scale's new count is judged with the stack: past the platform's maximum it is refused", () => {
+    const release: Release = {
+      id: 'r1',
+      client: 'shop',
+      kind: 'deploy',
+      time: 't',
+      verdict: 'deployed',
+      images: {},
+      replicas: {},
+      secrets: {},
+      configs: {},
+      stack: withFingerprint(stack().replace('mode: global', 'replicas: 1')),
+    };
+    const restore = (replicas: Record<string, number>, maxReplicas?: number) =>
+      restoreStack(release, Tenant.parse('shop'), { id: 'r9', time: 'later' }, { ...POLICY, maxReplicas }, replicas);
+    expect(() => restore({ web: 11 })).toThrow(PolicyError);
+    expect(() => restore({ web: 11 })).toThrow(/\[replicas\].*at most 10/);
+    expect(() => restore({ web: 4 }, 3)).toThrow(PolicyError);
+    expect(restore({ web: 10 })).toContain('replicas: 10');
   });
 });
 
