@@ -46,6 +46,7 @@ export const rolloutOptions = {
   'cert-resolver': { type: 'string' },
   policy: { type: 'string' },
   'allow-published-ports': { type: 'boolean', default: false },
+  'max-replicas': { type: 'string' },
 } as const;
 
 const deployOptions = {
@@ -78,7 +79,8 @@ Policy (a rollback or a scale judges the recorded stack again by it, as a deploy
   --routed-service <s>  the service Traefik routes to (default: the first)
   --entrypoint <e>      Traefik entrypoint     --cert-resolver <r>  Traefik certificate resolver
   --policy <p>          enforce | warn (default enforce)
-  --allow-published-ports  allow ports published on the nodes`;
+  --allow-published-ports  allow ports published on the nodes
+  --max-replicas <n>    the most replicas a service may ask for (default 10)`;
 
 const STACK_HELP = `Stack (paths are relative to the current directory and must stay inside it):
   --client <name>       the client (the stack name); required
@@ -170,6 +172,7 @@ export function rolloutInputs(values: RolloutValues): Record<string, string | un
     'cert-resolver': values['cert-resolver'],
     policy: values.policy,
     'allow-published-ports': values['allow-published-ports'] ? 'true' : undefined,
+    'max-replicas': values['max-replicas'],
   };
 }
 

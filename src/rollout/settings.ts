@@ -6,7 +6,7 @@ import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { ConfigurationError, errorMessage } from '../core/errors.js';
 import type { Inputs } from '../core/inputs.js';
-import type { PolicySettings } from '../compose/policy.js';
+import { DEFAULT_MAX_REPLICAS, type PolicySettings } from '../compose/policy.js';
 import type { StackFileReader } from '../compose/stack-files.js';
 import {
   checkRollbackTarget,
@@ -221,6 +221,7 @@ function readPolicy(inputs: Inputs): PolicySettings {
   return {
     mode: inputs.choice('policy', ['enforce', 'warn'] as const, 'enforce'),
     allowPublishedPorts: inputs.boolean('allow-published-ports', false),
+    maxReplicas: inputs.integer('max-replicas', DEFAULT_MAX_REPLICAS, { min: 1, max: 1000 }),
     defaultCpus: inputs.string('default-cpus', '0.5'),
     defaultMemory: inputs.string('default-memory', '512M'),
     tier,

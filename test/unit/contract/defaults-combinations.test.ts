@@ -72,6 +72,7 @@ const SWARM_DEPLOY: { required: Record<string, string>; samples: Samples } = {
     'keep-releases': { 'keep-releases': '5' },
     policy: { policy: 'warn' },
     'allow-published-ports': { 'allow-published-ports': 'true' },
+    'max-replicas': { 'max-replicas': '12' },
     'default-cpus': { 'default-cpus': '1' },
     'default-memory': { 'default-memory': '1G' },
     tier: { tier: 'enterprise' },

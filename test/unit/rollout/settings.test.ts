@@ -338,3 +338,13 @@ describe('workspaceFile', () => {
     expect(actionSpelling(() => workspaceFile('configs', path, workspace))).toMatch(/Input "configs"/);
   });
 });
+
+describe('max-replicas', () => {
+  test('is the policy maximum: 10 by default, raised or lowered by the input, refused outside 1..1000', () => {
+    expect(deployOf(read({})).policy.maxReplicas).toBe(10);
+    expect(deployOf(read({ 'max-replicas': '24' })).policy.maxReplicas).toBe(24);
+    for (const bad of ['0', '1001', 'many', '2.5']) {
+      expect(actionSpelling(() => read({ 'max-replicas': bad }))).toMatch(/^Input "max-replicas": /);
+    }
+  });
+});
