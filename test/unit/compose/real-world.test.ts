@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { POLICY_RULES } from '../../../src/compose/policy.js';
 import type { PolicySettings } from '../../../src/compose/policy.js';
-import { PolicyError, StackError, renderStack } from '../../../src/compose/stack.js';
+import { PolicyError, StackError, parseStack, renderStack } from '../../../src/compose/stack.js';
 import { Tenant } from '../../../src/core/tenant.js';
 import { stackFileReader } from '../../../src/rollout/settings.js';
 import { versionedName } from '../../../src/state/versioned.js';
@@ -85,6 +85,19 @@ describe('real-world corpus', () => {
       expect(definition).not.toHaveProperty('file');
   });
 
+  test.each(accepted)('%s keeps every setting its file makes', (name) => {
+    const path = join(root, name, 'stack.yml');
+    const rendered = parseServices(render(path).document);
+    const written = parseServices(parseStack(name, readFileSync(path, 'utf8')).data as Record<string, unknown>);
+    for (const [service, raw] of Object.entries(written)) {
+      const { image: _image, env_file: _envFile, ...settings } = raw;
+      const deploy = parseSection(settings, 'deploy');
+      // Labels written as a list are a mapping in the rendered stack, as Docker reads them.
+      if (Array.isArray(deploy.labels)) settings.deploy = { ...deploy, labels: labelMap(deploy.labels as string[]) };
+      expect(contains(rendered[service], settings), `${name}: ${service}`).toBe(true);
+    }
+  });
+
   test.each(refused)('%s is refused with every reason at once', (name) => {
     const text = readFileSync(join(refusedDir, name), 'utf8');
     const rules = /^# refused: (.+)$/m
@@ -118,4 +131,21 @@ function parseSection(document: Record<string, unknown>, key: string): Record<st
 
 function parseServices(document: Record<string, unknown>): Record<string, Service> {
   return parseSection(document, 'services') as Record<string, Service>;
+}
+
+function labelMap(list: readonly string[]): Record<string, string> {
+  return Object.fromEntries(list.map((item) => [item.split('=')[0], item.slice(item.indexOf('=') + 1)]));
+}
+
+/** Whether `value` holds everything `part` holds: every key of a mapping, every item of a list, equal scalars. */
+function contains(value: unknown, part: unknown): boolean {
+  if (Array.isArray(part)) {
+    return Array.isArray(value) && part.every((item) => value.some((candidate) => contains(candidate, item)));
+  }
+  if (part !== null && typeof part === 'object') {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+    const record = value as Record<string, unknown>;
+    return Object.entries(part).every(([key, item]) => key in record && contains(record[key], item));
+  }
+  return Object.is(value, part);
 }
