@@ -552,8 +552,12 @@ function judgeRuntime(service: Record<string, unknown>, refuse: Refuse, at: At, 
   }
 }
 
-/** Modes a tenant's service may run in: a bounded number of tasks, never one on every node. */
-const DEPLOY_MODES = new Set(['replicated', 'replicated-job']);
+/**
+ * Modes a tenant's service may run in: a bounded number of tasks, never one on every node. Jobs
+ * (`replicated-job`, `global-job`) are refused too: Swarm runs them once and refuses the update and
+ * rollback settings every rendered service carries, so a watched rolling update cannot hold them.
+ */
+const DEPLOY_MODES = new Set(['replicated']);
 
 /** The service's mode, replica count and placement on manager nodes. */
 function judgeDeploy(
@@ -568,7 +572,9 @@ function judgeDeploy(
     refuse(
       'deploy-mode',
       at('deploy', 'mode'),
-      `service "${name}" runs in mode ${showValue(String(deploy.mode))}, a task on every node; use replicated (or replicated-job) with replicas`,
+      String(deploy.mode).endsWith('-job')
+        ? `service "${name}" runs in mode ${showValue(String(deploy.mode))}, a one-shot job, which a rolling update cannot watch or roll back; run it as a replicated service, or outside the deploy`
+        : `service "${name}" runs in mode ${showValue(String(deploy.mode))}, a task on every node; use replicated with replicas`,
     );
   }
   const max = policy.maxReplicas ?? DEFAULT_MAX_REPLICAS;

@@ -259,7 +259,7 @@ describe('judgeStack', () => {
     ['replicas at the default maximum pass', service({ deploy: { replicas: 10 } }), []],
     ['replicas above a lower maximum', service({ deploy: { replicas: 4 } }), ['replicas'], [], { maxReplicas: 3 }],
     ['replicas under a higher maximum', service({ deploy: { replicas: 40 } }), [], [], { maxReplicas: 50 }],
-    ['mode: replicated-job passes', service({ deploy: { mode: 'replicated-job' } }), []],
+    ['mode: replicated-job (a one-shot job)', service({ deploy: { mode: 'replicated-job' } }), ['deploy-mode']],
     ['logging with no driver and rotation options', service({ logging: { options: { 'max-size': '1m' } } }), []],
     ['logging driver none', service({ logging: { driver: 'none' } }), ['logging']],
     ['extra_hosts to an address', service({ extra_hosts: ['db:10.0.0.2', 'x=10.0.0.3'] }), []],
