@@ -252,7 +252,9 @@ async function expectFaithful(client: string, read: Json, name: string, file: Js
     expect(mounted.length, `${what} ${kind}`).toBe(wanted.length);
     for (const ref of wanted) {
       const source = String(ref.source);
-      const target = typeof ref.target === 'string' ? ref.target : kind === 'secrets' ? source : `/${source}`;
+      // The short form has no target: docker's stack loader takes the source key as the file name
+      // (a config's relative name is mounted at the container's root).
+      const target = typeof ref.target === 'string' ? ref.target : source;
       const found = mounted.find((item) => rec(item.File).Name === target);
       expect(found, `${what} ${kind} ${source} at ${target}`).toBeDefined();
       if (ref.mode !== undefined) expect(rec(found?.File).Mode, `${what} ${source} mode`).toBe(Number(ref.mode));
