@@ -16,6 +16,7 @@ import {
   sshInputs,
   writeStack,
 } from './support.js';
+import { realWorld } from '../support/corpus.js';
 
 /*
  * The real-world corpus on the lab (see test/unit/compose/real-world.test.ts): each accepted stack
@@ -25,18 +26,9 @@ import {
  * refused with every rule of its first line, and nothing of it runs.
  */
 
-const corpus = join(REPO_ROOT, 'test', 'fixtures', 'real-world');
-const refusedDir = join(corpus, 'refused');
+const { root: corpus, refusedDir, accepted, refused } = realWorld;
 const run = Date.now().toString(36);
 const image = buildAppImage(lab, { version: `rw-${run}` });
-
-const accepted = readdirSync(corpus, { withFileTypes: true })
-  .filter((entry) => entry.isDirectory() && entry.name !== 'refused')
-  .map((entry) => entry.name)
-  .sort();
-const refused = readdirSync(refusedDir)
-  .filter((name) => name.endsWith('.yml'))
-  .sort();
 
 const clients: string[] = [];
 afterAll(async () => {

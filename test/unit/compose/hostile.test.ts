@@ -1,9 +1,10 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { POLICY_RULES } from '../../../src/compose/policy.js';
-import type { PolicySettings, Violation } from '../../../src/compose/policy.js';
+import type { Violation } from '../../../src/compose/policy.js';
 import { PolicyError, StackError, judgeRecordedStack, renderStack } from '../../../src/compose/stack.js';
 import { Tenant } from '../../../src/core/tenant.js';
+import { acmePolicy, ymlFiles } from '../../support/corpus.js';
 
 /**
  * The hostile corpus: one stack file per way a client could try to reach the node, the platform or
@@ -13,21 +14,8 @@ import { Tenant } from '../../../src/core/tenant.js';
 
 const hostile = new URL('../../fixtures/hostile/', import.meta.url);
 const benign = new URL('benign/', hostile);
-const files = (dir: URL): string[] =>
-  readdirSync(dir)
-    .filter((name) => name.endsWith('.yml'))
-    .sort();
 
-const policy: PolicySettings = {
-  mode: 'enforce',
-  allowPublishedPorts: false,
-  domains: ['acme.example.com'],
-  port: 8080,
-  routedService: 'web',
-  tier: 'standard',
-  defaultCpus: '0.5',
-  defaultMemory: '256M',
-};
+const policy = acmePolicy();
 
 /** Variables a hostile file may use to bring in a forbidden value. */
 const env = new Map([
@@ -60,7 +48,7 @@ function refusal(name: string, text: string): Violation[] {
 }
 
 describe('hostile corpus', () => {
-  const names = files(hostile);
+  const names = ymlFiles(hostile);
 
   test('holds at least 150 files, each naming one rule of the policy', () => {
     expect(names.length).toBeGreaterThanOrEqual(150);
@@ -91,7 +79,7 @@ describe('hostile corpus', () => {
 });
 
 describe('benign stack files', () => {
-  test.each(files(benign))('%s is accepted', (name) => {
+  test.each(ymlFiles(benign))('%s is accepted', (name) => {
     const rendered = render(name, readFileSync(new URL(name, benign), 'utf8'));
     expect(rendered.warnings.filter((warning) => warning.severity === 'error')).toStrictEqual([]);
     expect(rendered.services.length).toBeGreaterThan(0);

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { ConfigurationError } from '../../../src/core/errors.js';
 import {
@@ -14,23 +14,12 @@ import type { PolicySettings } from '../../../src/compose/policy.js';
 import { PolicyError, renderStack } from '../../../src/compose/stack.js';
 import { Tenant } from '../../../src/core/tenant.js';
 import { actionSpelling } from '../../support/errors.js';
+import { acmePolicy, ymlFiles } from '../../support/corpus.js';
 
 const fixtures = new URL('../../fixtures/policy/', import.meta.url);
-const fixtureFiles = readdirSync(fixtures)
-  .filter((name) => name.endsWith('.yml'))
-  .sort();
+const fixtureFiles = ymlFiles(fixtures);
 
-const policy = (override: Partial<PolicySettings> = {}): PolicySettings => ({
-  mode: 'enforce',
-  allowPublishedPorts: false,
-  domains: ['acme.example.com'],
-  port: 8080,
-  routedService: 'web',
-  tier: 'standard',
-  defaultCpus: '0.5',
-  defaultMemory: '256M',
-  ...override,
-});
+const policy = acmePolicy;
 
 function render(file: string, text: string, settings: PolicySettings) {
   return renderStack({

@@ -1,6 +1,5 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { POLICY_RULES } from '../../../src/compose/policy.js';
 import type { PolicySettings } from '../../../src/compose/policy.js';
@@ -8,6 +7,7 @@ import { PolicyError, StackError, parseStack, renderStack } from '../../../src/c
 import { Tenant } from '../../../src/core/tenant.js';
 import { stackFileReader } from '../../../src/rollout/settings.js';
 import { versionedName } from '../../../src/state/versioned.js';
+import { realWorld } from '../../support/corpus.js';
 
 /**
  * The real-world corpus: stack files with the shapes of well-known public stacks, as clients bring
@@ -16,17 +16,8 @@ import { versionedName } from '../../../src/state/versioned.js';
  * (`refused/<name>.yml`) is refused in one error that names every rule of its first line.
  */
 
-const root = fileURLToPath(new URL('../../fixtures/real-world/', import.meta.url));
-const refusedDir = join(root, 'refused');
+const { root, refusedDir, accepted, refused } = realWorld;
 const tenant = Tenant.parse('acme');
-
-const accepted = readdirSync(root, { withFileTypes: true })
-  .filter((entry) => entry.isDirectory() && entry.name !== 'refused')
-  .map((entry) => entry.name)
-  .sort();
-const refused = readdirSync(refusedDir)
-  .filter((name) => name.endsWith('.yml'))
-  .sort();
 
 /** A header comment of a corpus file (`# domain: ...`, `# routed-service: ...`). */
 function header(text: string, key: string): string | undefined {
