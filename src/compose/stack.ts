@@ -221,8 +221,22 @@ function expandedSize(doc: Document, limit: number): number {
   return measure(doc.contents, 0);
 }
 
-/** Parse a stack file keeping positions; YAML errors and alias bombs become ConfigurationErrors. */
+/**
+ * Parse a stack file keeping positions; YAML errors and alias bombs become ConfigurationErrors,
+ * keys that are not plain a PolicyError (rule `plain-key`, with each key's line).
+ */
 export function parseStack(file: string, text: string): ParsedStack {
+  const { keyViolations, ...parsed } = readStack(file, text);
+  if (keyViolations.length > 0) throw new PolicyError(file, keyViolations);
+  return parsed;
+}
+
+/**
+ * parseStack, with the keys that are not plain given back as violations rather than thrown, so
+ * that they come together with the stack's other problems. They refuse the stack in every policy
+ * mode: each is an error.
+ */
+function readStack(file: string, text: string): ParsedStack & { keyViolations: Violation[] } {
   if (Buffer.byteLength(text) > MAX_STACK_BYTES) {
     throw new ConfigurationError(`${file} is larger than ${MAX_STACK_BYTES / 1024} KiB`, 'stack-file');
   }
@@ -236,8 +250,7 @@ export function parseStack(file: string, text: string): ParsedStack {
     throw new ConfigurationError(`${where}: invalid YAML: ${first}`, 'stack-file');
   }
   // Every key must read the same to the gate and to Docker's YAML 1.1 loader (see canonical.ts), in any policy mode.
-  const keys = keyProblems(doc, lineCounter);
-  if (keys.length > 0) throw plainKeyError(file, keys);
+  const keyViolations = plainKeyViolations(file, keyProblems(doc, lineCounter));
   // The docker CLI reads a plain `0440` (typical for secret modes) as octal; YAML 1.2 reads it as decimal.
   visit(doc, {
     Scalar(_key, node) {
@@ -290,21 +303,18 @@ export function parseStack(file: string, text: string): ParsedStack {
     }
     return line;
   };
-  return { data, lineOf };
+  return { data, lineOf, keyViolations };
 }
 
 /** Keys that are not plain refuse the stack in every policy mode (rule `plain-key`), each with its line. */
-function plainKeyError(file: string, problems: { line: number | undefined; message: string }[]): PolicyError {
-  return new PolicyError(
+function plainKeyViolations(file: string, problems: { line: number | undefined; message: string }[]): Violation[] {
+  return problems.map(({ line, message }) => ({
+    rule: 'plain-key',
+    message,
     file,
-    problems.map(({ line, message }) => ({
-      rule: 'plain-key',
-      message,
-      file,
-      severity: 'error',
-      ...(line === undefined ? {} : { line }),
-    })),
-  );
+    severity: 'error',
+    ...(line === undefined ? {} : { line }),
+  }));
 }
 
 /** Labels written as a list become a mapping in the text Docker reads (see labelMap): their keys must be plain too. */
@@ -319,7 +329,7 @@ function checkLabelListKeys(source: StackSource, services: Record<string, unknow
         problems.push({ line: source.lineOf(entry.path), message: `service "${name}": ${problem}` });
     }
   }
-  if (problems.length > 0) throw plainKeyError(source.file, problems);
+  source.refused.push(...plainKeyViolations(source.file, problems));
 }
 
 function resolve(doc: Document, node: unknown): unknown {
@@ -457,6 +467,8 @@ interface StackSource {
   variables: string[];
   /** Every problem found so far; they are thrown together (StackError) once the file is judged. */
   problems: StackProblem[];
+  /** Refusals found before the gate (keys that are not plain); judged with the gate's own. */
+  refused: Violation[];
   /**
    * Adds the problem at a path (its line, the message, the input at fault: the stack file by default)
    * to `problems`, unless the value there (or one inside it) could not be
@@ -580,7 +592,7 @@ function validateSettings(options: RenderOptions): RenderSettings {
  */
 function parse(options: Pick<RenderOptions, 'file' | 'text' | 'env' | 'image'>): StackSource {
   const { file } = options;
-  const parsed = parseStack(file, options.text);
+  const parsed = readStack(file, options.text);
   const problem = (path: YamlPath, message: string, input = 'stack-file'): StackProblem =>
     new StackProblem({ file, line: parsed.lineOf(path) }, message, input);
   const problems: StackProblem[] = [];
@@ -601,7 +613,7 @@ function parse(options: Pick<RenderOptions, 'file' | 'text' | 'env' | 'image'>):
   };
   const { lineOf } = parsed;
   const { variables } = interpolated;
-  return { file, document: interpolated.value, lineOf, variables, problems, report };
+  return { file, document: interpolated.value, lineOf, variables, problems, refused: parsed.keyViolations, report };
 }
 
 /** What a service's `deploy` and `healthcheck` hold as mappings; rendering adds keys to them. */
@@ -762,7 +774,9 @@ function judge(source: StackSource, settings: Pick<RenderSettings, 'tenant' | 'p
     },
     settings.policy,
   );
-  const refused = violations.filter((violation) => violation.severity === 'error');
+  const refused = [...source.refused, ...violations.filter((violation) => violation.severity === 'error')].sort(
+    (a, b) => (a.line ?? 0) - (b.line ?? 0),
+  );
   if (source.problems.length > 0) {
     const problems = [...source.problems].sort((a, b) => (a.where.line ?? 0) - (b.where.line ?? 0));
     throw new StackError(source.file, problems, refused);

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { canonicalYaml, keyText, quoteString, readsAsNonString } from '../../../src/compose/canonical.js';
 import type { PolicySettings } from '../../../src/compose/policy.js';
-import { PolicyError, parseStack, renderStack } from '../../../src/compose/stack.js';
+import { PolicyError, StackError, parseStack, renderStack } from '../../../src/compose/stack.js';
 import { Tenant } from '../../../src/core/tenant.js';
 import { TRICKY_YAML_VALUES } from '../../support/yaml-values.js';
 
@@ -347,5 +347,45 @@ describe('canonicalYaml', () => {
   test('refuses values that are not plain data', () => {
     expect(() => canonicalYaml({ a: new Date(0) })).toThrow(/Date/);
     expect(() => canonicalYaml({ a: new Uint8Array(1) })).toThrow(/Uint8Array/);
+  });
+});
+
+describe('keys that are not plain come with every other problem of the file', () => {
+  test('a quoted merge key, a label-list key, an undeclared network and privileged: one error, by line', () => {
+    const text = [
+      'services:',
+      '  web:',
+      '    image: registry.example.com/acme/web:1',
+      "    '<<': { privileged: true }",
+      '    networks: [backend]',
+      '    privileged: true',
+      '    deploy:',
+      '      labels: ["caf\u00e9=1"]',
+      '',
+    ].join('\n');
+    let error: unknown;
+    try {
+      render(text);
+    } catch (caught: unknown) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(StackError);
+    const { problems, violations } = error as StackError;
+    expect(problems.map((p) => p.where.line)).toEqual([5]);
+    expect(violations.map((v) => `${v.line} ${v.rule}`)).toEqual([
+      '4 plain-key',
+      '4 service-key',
+      '6 privileged',
+      '8 plain-key',
+    ]);
+    // In warn mode the keys still refuse the stack (the rest only warns), with the file's other problems.
+    let warned: unknown;
+    try {
+      render(text, 'warn');
+    } catch (caught: unknown) {
+      warned = caught;
+    }
+    expect(warned).toBeInstanceOf(StackError);
+    expect((warned as StackError).violations.map((v) => `${v.line} ${v.rule}`)).toEqual(['4 plain-key', '8 plain-key']);
   });
 });

@@ -36,8 +36,12 @@ function render(file: string, text: string, settings: PolicySettings) {
 /** `# expect: <rule>` comments mark the lines a fixture must be refused on. */
 function expectations(text: string): { rule: string; line: number }[] {
   return text.split('\n').flatMap((line, index) => {
-    const match = /# expect: ([a-z-]+)/.exec(line);
-    return match ? [{ rule: match[1] as string, line: index + 1 }] : [];
+    const match = /# expect: ([a-z, -]+)/.exec(line);
+    return (match?.[1] ?? '')
+      .split(',')
+      .map((rule) => rule.trim())
+      .filter(Boolean)
+      .map((rule) => ({ rule, line: index + 1 }));
   });
 }
 
