@@ -31,6 +31,8 @@ export default defineConfig({
           globalSetup: ['test/lab/global-setup.ts'],
           // Lab tests share one swarm; files run two at a time, each test uses its own client names.
           pool: 'forks',
+          // Tests a file runs side by side (describe.concurrent), each on a client of its own.
+          maxConcurrency: 4,
           server: { deps: { inline: ['@actions/workflow-parser'] } },
           testTimeout: 240_000,
           hookTimeout: 600_000,

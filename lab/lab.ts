@@ -325,20 +325,18 @@ function ensureBaseImage(say: Say): void {
 export type AppMode = 'ok' | 'crash' | 'unhealthy' | 'http500';
 
 /**
- * The lab app's Docker healthcheck. A probe is a `docker exec` of wget: on a loaded 2-core machine the
- * exec alone can take seconds, and a probe that times out counts as a failure. With a 2 s timeout and
- * 2 retries, healthy tasks were marked unhealthy and stopped; the swarm agent then reported the stop as
- * "network sandbox does not exist" (the healthy event it read late found the container's network gone),
- * and deploys rolled back for nothing. A probe that answers (200 or 500) still answers at once, so
- * `unhealthy` images fail as fast as before; only a slow exec gets the time it needs.
+ * The lab app's Docker healthcheck. A probe is a `docker exec` of wget. On a loaded 2-core machine the
+ * exec alone can take seconds, and a node process held to the default 0.5 CPU can take many seconds to
+ * start listening. With a 1 s start period, a 2 s timeout and 2 retries, healthy tasks were marked
+ * unhealthy and stopped; a probe that still answered while the task drained then sent a late healthy
+ * event, which the swarm agent reported as "network sandbox does not exist", and deploys rolled back
+ * for nothing. Now failures in the first 30 s do not count (a success still counts at once, so a
+ * healthy task is reported as soon as it answers), and a slow probe gets 15 s. An `unhealthy` image
+ * is reported about 30 s after it starts.
  */
 const APP_HEALTHCHECK =
-  'HEALTHCHECK --interval=1s --timeout=15s --start-period=1s --retries=3 CMD ["/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/alive"]';
+  'HEALTHCHECK --interval=1s --timeout=15s --start-period=30s --retries=3 CMD ["/bin/wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/alive"]';
 
-/**
- * Build (once) and push the lab app image for a version and mode; returns its reference.
- * `repository` lets a test use an image name of its own (`lt-…`).
- */
 export function buildAppImage(
   lab: LabInfo,
   options: { version: string; mode?: AppMode; repository?: string; push?: boolean },
