@@ -25,6 +25,7 @@ import {
   WEB_STACK,
 } from './support.js';
 import { Tenant } from '../../src/core/tenant.js';
+import { expectations } from '../support/corpus.js';
 
 // Issue 4 end to end, through the swarm-deploy action over SSH: the policy gate refuses with
 // nothing changed, secret rotation keeps rollback working, the per-client lock serializes one
@@ -101,10 +102,7 @@ describe('policy gate through the action', () => {
     for (const name of names) {
       // The fixtures are written for a client called acme: the same stack, as this client wrote it.
       const text = readFileSync(new URL(name, fixtures), 'utf8').replaceAll('acme', client);
-      const expected = text.split('\n').flatMap((line, index) => {
-        const match = /# expect: ([a-z-]+)/.exec(line);
-        return match ? [{ rule: match[1] as string, line: index + 1 }] : [];
-      });
+      const expected = expectations(text);
       const stack = writeStack(client, text, name);
       const result = await deployStep(
         inputs(client, stack, {

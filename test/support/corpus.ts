@@ -35,3 +35,15 @@ export function acmePolicy(override: Partial<PolicySettings> = {}): PolicySettin
     ...override,
   };
 }
+
+/** `# expect: <rule>[, <rule>...]` comments mark the lines a fixture must be refused on, by which rules. */
+export function expectations(text: string): { rule: string; line: number }[] {
+  return text.split('\n').flatMap((line, index) => {
+    const match = /# expect: ([a-z, -]+)/.exec(line);
+    return (match?.[1] ?? '')
+      .split(',')
+      .map((rule) => rule.trim())
+      .filter(Boolean)
+      .map((rule) => ({ rule, line: index + 1 }));
+  });
+}

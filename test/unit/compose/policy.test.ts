@@ -14,7 +14,7 @@ import type { PolicySettings } from '../../../src/compose/policy.js';
 import { PolicyError, renderStack } from '../../../src/compose/stack.js';
 import { Tenant } from '../../../src/core/tenant.js';
 import { actionSpelling } from '../../support/errors.js';
-import { acmePolicy, ymlFiles } from '../../support/corpus.js';
+import { acmePolicy, expectations, ymlFiles } from '../../support/corpus.js';
 
 const fixtures = new URL('../../fixtures/policy/', import.meta.url);
 const fixtureFiles = ymlFiles(fixtures);
@@ -30,18 +30,6 @@ function render(file: string, text: string, settings: PolicySettings) {
     env: new Map(),
     release: { id: 'r1', time: '2025-01-01T00:00:00Z' },
     policy: settings,
-  });
-}
-
-/** `# expect: <rule>` comments mark the lines a fixture must be refused on. */
-function expectations(text: string): { rule: string; line: number }[] {
-  return text.split('\n').flatMap((line, index) => {
-    const match = /# expect: ([a-z, -]+)/.exec(line);
-    return (match?.[1] ?? '')
-      .split(',')
-      .map((rule) => rule.trim())
-      .filter(Boolean)
-      .map((rule) => ({ rule, line: index + 1 }));
   });
 }
 
