@@ -41,6 +41,10 @@ export interface Sample {
   /** Every sshd connection accepted during the run, whoever opened it (noise from other lab users included). */
   sshAllConnections: number;
   finalState: string;
+  /** Seconds from the tool's start to the first UpdateStatus.StartedAt of the changed services: the time before Swarm began. */
+  startS?: number | undefined;
+  /** Seconds Swarm took, from that StartedAt to the final CompletedAt: the update itself. */
+  swarmS?: number | undefined;
 }
 
 export interface TaskSpan {
@@ -189,9 +193,16 @@ export async function latencyBench(rounds: number, say: (line: string) => void):
 
   const finalCompletedAt = async (changed: string[]) => {
     const states = await Promise.all(changed.map(updateState));
+    const at = Math.max(...states.map((s) => s.completedAt ?? Number.NaN));
+    const began = Math.min(...states.map((s) => s.startedAt ?? Number.NaN));
     return {
-      at: Math.max(...states.map((s) => s.completedAt ?? Number.NaN)),
+      at,
       state: states.map((s) => s.state).join('/'),
+      /** The split of a tool's wall time: before Swarm began, and the update itself. */
+      split: (toolStartedAt: number) => ({
+        startS: (began - toolStartedAt) / 1000,
+        swarmS: (at - began) / 1000,
+      }),
     };
   };
 
@@ -236,6 +247,7 @@ export async function latencyBench(rounds: number, say: (line: string) => void):
       sshConnections: ssh.ours,
       sshAllConnections: ssh.all,
       finalState: final.state,
+      ...final.split(startedAt),
     };
   };
 
@@ -266,6 +278,7 @@ export async function latencyBench(rounds: number, say: (line: string) => void):
       sshConnections: 1,
       sshAllConnections: ssh.all,
       finalState: final.state,
+      ...final.split(out.startedAt),
     };
   };
 
@@ -287,6 +300,7 @@ export async function latencyBench(rounds: number, say: (line: string) => void):
       sshConnections: ssh.ours,
       sshAllConnections: ssh.all,
       finalState: final.state,
+      ...final.split(run.startedAt),
     };
   };
 
@@ -311,6 +325,7 @@ export async function latencyBench(rounds: number, say: (line: string) => void):
       sshConnections: 1 + wait.connections,
       sshAllConnections: ssh.all,
       finalState: final.state,
+      ...final.split(deployed.startedAt),
     };
   };
 
@@ -330,7 +345,7 @@ export async function latencyBench(rounds: number, say: (line: string) => void):
           const sample = await measure(round, kind);
           samples.push(sample);
           say(
-            `  round ${round} ${tool.padEnd(12)} ${kind.padEnd(8)} latency ${sample.latencyS.toFixed(2)}s wall ${sample.wallS.toFixed(1)}s ssh ${sample.sshConnections} → ${sample.reported.slice(0, 60)}`,
+            `  round ${round} ${tool.padEnd(12)} ${kind.padEnd(8)} latency ${sample.latencyS.toFixed(2)}s wall ${sample.wallS.toFixed(1)}s (before Swarm ${sample.startS?.toFixed(2)}s, Swarm ${sample.swarmS?.toFixed(2)}s) ssh ${sample.sshConnections} → ${sample.reported.slice(0, 60)}`,
           );
         }
       }

@@ -27,6 +27,12 @@ export interface BenchResults {
 
 const fmt = (v: number | undefined, digits = 2) => (v === undefined || Number.isNaN(v) ? 'n/a' : v.toFixed(digits));
 
+/** The median of a part of the wall time, or n/a for samples of a run that did not measure it. */
+function splitText(values: (number | undefined)[], digits = 2): string {
+  const known = values.filter((v): v is number => v !== undefined && !Number.isNaN(v));
+  return known.length === values.length && known.length > 0 ? fmt(median(known), digits) : 'n/a';
+}
+
 function pick(samples: Sample[], tool: Tool, kind: Case): Sample[] {
   return samples.filter((s) => s.tool === tool && s.case === kind);
 }
@@ -234,8 +240,10 @@ export function writeReport(results: BenchResults, docsDir: string): Figures {
       '',
       'Latency is the time from the last `UpdateStatus.CompletedAt` Swarm recorded for the changed services (the final `completed` or `rollback_completed`) to the moment the tool returned. "Watch verdict" is the moment swarm-deploy\'s watch knew (`verdictAt`), before it records the release. A negative latency means the tool returned before Swarm finished.',
       '',
-      '| tool | case | latency (s) | wall (s) | SSH connections | what it reported |',
-      '|---|---|---|---|---|---|',
+      "A wall time splits in three: the time *before Swarm* began the update (the first `UpdateStatus.StartedAt` of the changed services, counted from the tool's start: process and connection start-up, reads, lock, the stack deploy), the update itself as *Swarm* ran it (from that `StartedAt` to the final `CompletedAt`: the same work for every tool, and the noisiest part on a shared machine), and the latency after it.",
+      '',
+      '| tool | case | latency (s) | wall (s) | before Swarm (s) | Swarm (s) | SSH connections | what it reported |',
+      '|---|---|---|---|---|---|---|---|',
     );
     for (const tool of ['swarm-deploy-step', 'swarm-deploy', 'docker-cli', 'stack-wait'] as Tool[]) {
       for (const kind of ['good', 'rollback'] as Case[]) {
@@ -243,7 +251,10 @@ export function writeReport(results: BenchResults, docsDir: string): Figures {
         if (!list.length) continue;
         const reported = [...new Set(list.map((s) => s.reported.replace(/\(.*$/, '').trim()))].join(', ');
         md.push(
-          `| ${tool} | ${kind} | ${fmt(median(list.map((s) => s.latencyS)))} (${list.map((s) => fmt(s.latencyS)).join(', ')}) | ${fmt(median(list.map((s) => s.wallS)), 1)} | ${sshText(tool, list)} | ${reported} |`,
+          `| ${tool} | ${kind} | ${fmt(median(list.map((s) => s.latencyS)))} (${list.map((s) => fmt(s.latencyS)).join(', ')}) | ${fmt(median(list.map((s) => s.wallS)), 1)} | ${splitText(list.map((s) => s.startS))} | ${splitText(
+            list.map((s) => s.swarmS),
+            1,
+          )} | ${sshText(tool, list)} | ${reported} |`,
         );
       }
     }
