@@ -16,6 +16,7 @@ const ROOMS = {
   registry: ['core'],
   health: ['core'],
   notify: ['core'],
+  github: ['core'],
   cli: ['core', 'transport', 'compose', 'state', 'rollout', 'views'],
 };
 const ENTRY_ALLOWED = [
@@ -29,6 +30,7 @@ const ENTRY_ALLOWED = [
   'registry',
   'health',
   'notify',
+  'github',
 ];
 
 /** Forbids relative imports that leave `room` for any room not in `allowed`. */

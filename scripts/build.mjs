@@ -13,6 +13,7 @@ export const ENTRIES = {
   'swarm-deploy-post': 'src/actions/swarm-deploy/post.ts',
   'verify-health': 'src/actions/verify-health/index.ts',
   'notify-discord': 'src/actions/notify-discord/index.ts',
+  'record-deployment': 'src/actions/record-deployment/index.ts',
   cli: 'src/cli/index.ts',
 };
 

@@ -110,6 +110,7 @@ async function main(): Promise<void> {
     secrets: repository.secrets,
     vars: repository.vars,
     standIns: repository.standIns,
+    githubApi: { url: repository.github.url, token: repository.github.token },
     runDir: join(lab.dir, 'demo', 'runs', sha.slice(0, 12)),
     reporter,
   });
@@ -129,6 +130,8 @@ async function main(): Promise<void> {
     for (const line of runPage(run, title)) say(`  ${line}`);
   };
   const status = (run: WorkflowRun) => run.jobs.find((j) => j.calls !== undefined)?.outputs.status ?? '';
+  /** The commit the environment's GitHub Deployments show as active. */
+  const environmentShows = () => repository.github.active('production')?.sha ?? '';
   const results: string[] = [];
   const expect = (what: string, ok: boolean, detail: string) => {
     results.push(`  ${ok ? '✓' : '✗'} ${what}: ${detail}`);
@@ -165,8 +168,11 @@ async function main(): Promise<void> {
     const version3 = await served(router);
     expect(
       'release 3 rolled back by Swarm',
-      second.conclusion === 'failure' && status(second) === 'rolled-back' && version3 === feature.sha,
-      `run ${second.conclusion}, status ${status(second)}, still serving ${version3.slice(0, 7)}`,
+      second.conclusion === 'failure' &&
+        status(second) === 'rolled-back' &&
+        version3 === feature.sha &&
+        environmentShows() === feature.sha,
+      `run ${second.conclusion}, status ${status(second)}, still serving ${version3.slice(0, 7)}, the environment shows ${environmentShows().slice(0, 7)}`,
     );
 
     // Healthy for Docker (its health check only asks for a 200), but the version it reports is
@@ -183,8 +189,9 @@ async function main(): Promise<void> {
       third.conclusion === 'failure' &&
         status(third) === 'rolled-back' &&
         rollbackStep?.outcome === 'success' &&
-        version4 === feature.sha,
-      `run ${third.conclusion}, status ${status(third)}, rollback step ${rollbackStep?.outcome}, serving ${version4.slice(0, 7)}`,
+        version4 === feature.sha &&
+        environmentShows() === feature.sha,
+      `run ${third.conclusion}, status ${status(third)}, rollback step ${rollbackStep?.outcome}, serving ${version4.slice(0, 7)}, the environment shows ${environmentShows().slice(0, 7)}`,
     );
 
     say();
@@ -199,8 +206,11 @@ async function main(): Promise<void> {
     const version5 = await served(router);
     expect(
       'manual rollback to the release before',
-      manual.conclusion === 'success' && status(manual) === 'rolled-back' && version5 === version1,
-      `run ${manual.conclusion}, status ${status(manual)}, serving ${version5.slice(0, 7)}`,
+      manual.conclusion === 'success' &&
+        status(manual) === 'rolled-back' &&
+        version5 === version1 &&
+        environmentShows() === good.sha,
+      `run ${manual.conclusion}, status ${status(manual)}, serving ${version5.slice(0, 7)}, the environment shows ${environmentShows().slice(0, 7)}`,
     );
 
     say();
@@ -209,6 +219,14 @@ async function main(): Promise<void> {
     for (const r of history.slice(0, 8)) {
       say(
         `  ${r.id}  ${r.kind.padEnd(8)} ${r.verdict.padEnd(11)} ${(r.gitSha ?? '').slice(0, 7)}  ${r.reason ? r.reason.slice(0, 80) : ''}`,
+      );
+    }
+    say();
+    say(bold('━━ GitHub Deployments of the production environment (newest first) ━━'));
+    for (const d of [...repository.github.deployments].reverse()) {
+      const states = d.statuses.map((s) => s.state).join(' → ');
+      say(
+        `  #${d.id}  ${d.sha.slice(0, 7)}  ${states.padEnd(18)} ${d.statuses.at(-1)?.description.slice(0, 90) ?? ''}`,
       );
     }
     say();

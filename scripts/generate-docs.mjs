@@ -4,7 +4,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse } from 'yaml';
 
-export const ACTIONS = ['swarm-deploy', 'build-and-tag', 'ecr-push', 'verify-health', 'notify-discord'];
+export const ACTIONS = [
+  'swarm-deploy',
+  'build-and-tag',
+  'ecr-push',
+  'verify-health',
+  'notify-discord',
+  'record-deployment',
+];
 
 function cell(text) {
   return String(text ?? '')

@@ -25,6 +25,8 @@ export {
   type StepAnnotation,
 } from './step-output.js';
 
+const DEFAULT_REPOSITORY = 'swarm-deploy-org/lab-client';
+
 export interface GithubContext {
   sha?: string;
   ref?: string;
@@ -36,6 +38,10 @@ export interface GithubContext {
   serverUrl?: string;
   job?: string;
   workflow?: string;
+  /** The job's token (`github.token`), masked like a secret. */
+  token?: string;
+  /** The REST API the step's GitHub client calls: a stand-in in the lab. */
+  apiUrl?: string;
 }
 
 export interface ActionStepOptions {
@@ -154,6 +160,20 @@ export async function removeStepFiles(files: StepFiles): Promise<void> {
   await rm(resolve(files.temp, '..'), { recursive: true, force: true });
 }
 
+/** The `github` context values an input default may name (`${{ github.token }}`, `${{ github.repository }}`). */
+function githubDefaults(github: GithubContext | undefined): Record<string, string> {
+  return {
+    token: github?.token ?? '',
+    repository: github?.repository ?? DEFAULT_REPOSITORY,
+    sha: github?.sha ?? repositoryHead(),
+    ref: github?.ref ?? 'refs/heads/main',
+    actor: github?.actor ?? 'lab-runner',
+    run_id: github?.runId ?? '1000001',
+    server_url: github?.serverUrl ?? 'https://github.com',
+    api_url: github?.apiUrl ?? 'https://api.github.com',
+  };
+}
+
 /**
  * The environment of a step: the host's basics, the workflow's env, the GITHUB_* and RUNNER_*
  * variables (which a workflow cannot override), then INPUT_* and, for a post step, STATE_*.
@@ -171,7 +191,7 @@ export function stepEnvironment(options: {
 }): Record<string, string> {
   const g = options.github ?? {};
   const ref = g.ref ?? 'refs/heads/main';
-  const repository = g.repository ?? 'swarm-deploy-org/lab-client';
+  const repository = g.repository ?? DEFAULT_REPOSITORY;
   const env: Record<string, string> = {
     ...hostEnvironment(),
     ...(options.env ?? {}),
@@ -181,8 +201,8 @@ export function stepEnvironment(options: {
     ...(options.metadata ? { GITHUB_ACTION_PATH: options.metadata.dir } : {}),
     GITHUB_ACTOR: g.actor ?? 'lab-runner',
     GITHUB_TRIGGERING_ACTOR: g.actor ?? 'lab-runner',
-    GITHUB_API_URL: 'https://api.github.com',
-    GITHUB_GRAPHQL_URL: 'https://api.github.com/graphql',
+    GITHUB_API_URL: g.apiUrl ?? 'https://api.github.com',
+    GITHUB_GRAPHQL_URL: `${g.apiUrl ?? 'https://api.github.com'}/graphql`,
     GITHUB_SERVER_URL: g.serverUrl ?? 'https://github.com',
     GITHUB_ENV: options.files.env,
     GITHUB_EVENT_NAME: g.eventName ?? 'push',
@@ -307,11 +327,12 @@ export async function prepareStep(
   if (script === undefined) throw new Error(`${metadata.dir}/action.yml has no runs.post`);
   const debug = options.env?.ACTIONS_STEP_DEBUG === 'true';
   const output = new StepOutput({
-    secrets: options.secrets ?? [],
+    // The runner masks the job's token like a secret.
+    secrets: [...(options.secrets ?? []), ...(options.github?.token ? [options.github.token] : [])],
     debug,
     ...(options.onLine ? { onLine: options.onLine } : {}),
   });
-  const rendered = renderInputs(metadata, options.with ?? {});
+  const rendered = renderInputs(metadata, options.with ?? {}, githubDefaults(options.github));
   for (const warning of rendered.warnings) output.runnerAnnotation('warning', warning);
   const workspace = options.workspace ?? REPO_ROOT;
   const files = await createStepFiles(options.github?.event);

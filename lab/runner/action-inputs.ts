@@ -52,9 +52,9 @@ export function readActionMetadata(action: string): ActionMetadata {
     throw new Error(`${dir}/action.yml: only JavaScript actions are run here, not ${runs.using}`);
   const inputs: Record<string, ActionInput> = {};
   for (const [name, spec] of Object.entries(doc.inputs ?? {})) {
-    if (typeof spec?.default === 'string' && spec.default.includes('${{')) {
+    if (typeof spec?.default === 'string' && spec.default.includes('${{') && !GITHUB_DEFAULT.test(spec.default)) {
       throw new Error(
-        `${dir}/action.yml: the default of input "${name}" is an expression, which this harness does not evaluate`,
+        `${dir}/action.yml: the default of input "${name}" is an expression other than \${{ github.<name> }}, which this harness does not evaluate`,
       );
     }
     inputs[name] = {
@@ -77,6 +77,9 @@ export function readActionMetadata(action: string): ActionMetadata {
   };
 }
 
+/** The one kind of expression an input default may be here: a value of the `github` context, as `github.token`. */
+const GITHUB_DEFAULT = /^\$\{\{\s*github\.([a-z_]+)\s*\}\}$/;
+
 /** The runner's variable name for an input: `INPUT_` + upper case, spaces to `_`, hyphens kept. */
 export function inputEnvName(name: string): string {
   return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
@@ -96,7 +99,11 @@ export interface RenderedInputs {
  * default (or ""); names compare case-insensitively. Required inputs are not enforced by the
  * runner: an action must check them itself.
  */
-export function renderInputs(metadata: ActionMetadata, given: Record<string, string> = {}): RenderedInputs {
+export function renderInputs(
+  metadata: ActionMetadata,
+  given: Record<string, string> = {},
+  github: Readonly<Record<string, string>> = {},
+): RenderedInputs {
   const values: Record<string, string> = {};
   const lower = new Map<string, string>();
   for (const [name, value] of Object.entries(given)) {
@@ -105,7 +112,11 @@ export function renderInputs(metadata: ActionMetadata, given: Record<string, str
   }
   const declared = Object.keys(metadata.inputs);
   for (const name of declared) {
-    if (!lower.has(name.toLowerCase())) values[name] = metadata.inputs[name]?.default ?? '';
+    if (lower.has(name.toLowerCase())) continue;
+    const fallback = metadata.inputs[name]?.default ?? '';
+    // The runner evaluates a default's expression in the step's contexts: `github.<name>` here.
+    const expression = GITHUB_DEFAULT.exec(fallback);
+    values[name] = expression ? (github[expression[1] as string] ?? '') : fallback;
   }
   const declaredLower = new Set(declared.map((n) => n.toLowerCase()));
   const unexpected = Object.keys(given).filter((name) => !declaredLower.has(name.toLowerCase()));

@@ -1,6 +1,6 @@
 /**
  * A client repository's side of a run on the lab: its settings (secrets and variables pointing
- * at the lab), the stand-ins' endpoints (ECR-shaped, Discord-shaped), and the platform team's
+ * at the lab), the stand-ins' endpoints (ECR-shaped, Discord-shaped, GitHub's Deployments API), and the platform team's
  * one-time onboarding of the client (its network, and the lab's router standing in for Traefik).
  * The demo and the workflow lab test share it.
  */
@@ -9,6 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { startDiscordReceiver, type DiscordMessage, type DiscordReceiver } from '../discord-receiver.js';
 import { startEcrEndpoint, type EcrEndpoint } from '../ecr-endpoint.js';
+import { startGithubApi, type GithubApi } from '../github-api.js';
 import type { LabInfo } from '../lab.js';
 import { Tenant } from '../../src/core/tenant.js';
 import { ensureNetwork } from '../../src/state/docker.js';
@@ -21,6 +22,8 @@ export interface LabRepository {
   standIns: StandIn[];
   discord: DiscordReceiver;
   ecr: EcrEndpoint;
+  /** GitHub's REST API for Deployments, and the job token it accepts (the run's `github.token`). */
+  github: GithubApi;
   close(): Promise<void>;
 }
 
@@ -42,6 +45,7 @@ export async function labRepository(
   const discord = await startDiscordReceiver(options.onMessage);
   // The lab registry takes any credentials; the token's password is random like ECR's.
   const ecr = await startEcrEndpoint({ registry: lab.registry, password: randomBytes(24).toString('base64url') });
+  const github = await startGithubApi();
   return {
     secrets: {
       AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/client-deploy',
@@ -63,8 +67,9 @@ export async function labRepository(
     standIns: labStandIns({ ecrEndpoint: ecr.url }),
     discord,
     ecr,
+    github,
     close: async () => {
-      await Promise.all([discord.close(), ecr.close()]);
+      await Promise.all([discord.close(), ecr.close(), github.close()]);
     },
   };
 }

@@ -105,6 +105,8 @@ export interface RunOptions {
   secrets?: Record<string, string>;
   vars?: Record<string, string>;
   standIns?: readonly StandIn[];
+  /** GitHub's REST API as the steps reach it (a local stand-in in the lab), and the job token it accepts. */
+  githubApi?: { url: string; token: string };
   /** The node binary for the actions' bundles (node24 on GitHub). */
   node?: string;
   /** Where job workspaces and temp files go; a new temporary directory by default. */
@@ -369,19 +371,23 @@ export async function runWorkflow(options: RunOptions): Promise<WorkflowRun> {
     run_number: '1',
     run_attempt: '1',
     server_url: 'https://github.com',
-    api_url: 'https://api.github.com',
-    graphql_url: 'https://api.github.com/graphql',
+    api_url: options.githubApi?.url ?? 'https://api.github.com',
+    graphql_url: `${options.githubApi?.url ?? 'https://api.github.com'}/graphql`,
     workflow: workflow.name,
     workflow_ref: `${options.repository.name}/${file}@${ref}`,
     head_ref: '',
     base_ref: '',
-    token: '',
+    token: options.githubApi?.token ?? '',
     action: '',
     job: '',
     workspace: '',
     retention_days: '90',
   };
-  const masks = new RunMasks(Object.values(options.secrets ?? {}));
+  // The job token is a secret to the runner: masked in every line, like the run's secrets.
+  const masks = new RunMasks([
+    ...Object.values(options.secrets ?? {}),
+    ...(options.githubApi?.token ? [options.githubApi.token] : []),
+  ]);
   const state: RunState = { options, masks, jobs: [], github, runDir };
   await checkUses(state, workflow);
   const level: Level = { workflow, inputs, secrets: options.secrets ?? {} };
@@ -807,5 +813,7 @@ function githubOptions(github: Record<string, unknown>): GithubContext {
     serverUrl: s('server_url'),
     job: s('job'),
     workflow: s('workflow'),
+    token: s('token'),
+    apiUrl: s('api_url'),
   };
 }

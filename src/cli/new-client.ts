@@ -186,6 +186,7 @@ on:
 permissions:
   id-token: write
   contents: read
+  deployments: write
 
 jobs:
   deploy:
@@ -193,6 +194,7 @@ jobs:
     permissions:
       id-token: write
       contents: read
+      deployments: write
     with:
 ${sharedWith(spec)}
     secrets:
@@ -216,6 +218,7 @@ on:
 permissions:
   id-token: write
   contents: read
+  deployments: write
 
 jobs:
   rollback:
@@ -223,6 +226,7 @@ jobs:
     permissions:
       id-token: write
       contents: read
+      deployments: write
     with:
       version: \${{ inputs.version }}
 ${sharedWith(spec)}

@@ -1,3 +1,4 @@
+import { runUrl, type RunLocation } from '../core/github.js';
 import { formatDuration } from '../core/duration.js';
 import { ConfigurationError } from '../core/errors.js';
 import { fitPayload, type AllowedMentions, type Embed, type EmbedField, type WebhookPayload } from './limits.js';
@@ -38,11 +39,7 @@ export interface Notification {
 }
 
 /** Where and when: what GitHub's environment tells about the run, plus the clock. */
-export interface RunContext {
-  serverUrl?: string | undefined;
-  repository?: string | undefined;
-  runId?: string | undefined;
-  runAttempt?: string | undefined;
+export interface RunContext extends RunLocation {
   actor?: string | undefined;
   now: number;
   /** When the deploy started (from the `started` message's id), for the duration field. */
@@ -79,13 +76,6 @@ export function parseMentions(text: string | undefined, input = 'mention-on-fail
       );
   }
   return mentions;
-}
-
-/** The run's page: `${server}/${repo}/actions/runs/${id}` (the attempt when it is a re-run). */
-export function runUrl(context: RunContext): string | undefined {
-  if (!context.serverUrl || !context.repository || !context.runId) return undefined;
-  const base = `${context.serverUrl}/${context.repository}/actions/runs/${context.runId}`;
-  return context.runAttempt && context.runAttempt !== '1' ? `${base}/attempts/${context.runAttempt}` : base;
 }
 
 /**

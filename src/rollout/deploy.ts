@@ -70,6 +70,14 @@ export interface DeployResult {
   restored?: string | undefined;
   /** Nothing changed: the stack (or the release asked for) was already running as asked. */
   unchanged?: boolean | undefined;
+  /**
+   * The commit of the release that runs once the rollout is over, where it is known: this run's
+   * when it deployed, the restored release's after a rollback asked for, the release that ran
+   * before after an automatic rollback. Undefined after a failure that left things as Swarm did.
+   */
+  runningSha?: string | undefined;
+  /** The commit of the release that ran before this rollout, where the history knows it. */
+  previousSha?: string | undefined;
 }
 
 export interface Prepared {
@@ -215,7 +223,13 @@ function unchangedResult(
   yaml: string,
   tenant: Tenant,
   services: ReadonlyMap<string, ServiceInfo>,
-  fields: { reason: string; release?: string | undefined; restored?: string | undefined; image?: string | undefined },
+  fields: {
+    reason: string;
+    release?: string | undefined;
+    restored?: string | undefined;
+    image?: string | undefined;
+    runningSha?: string | undefined;
+  },
 ): Omit<DeployResult, 'durationMs'> {
   const reports: ServiceReport[] = stackServiceNames(tenant, yaml).map((name) => {
     const service = services.get(name) as ServiceInfo;
@@ -236,6 +250,7 @@ function unchangedResult(
     reason: fields.reason,
     release: fields.release,
     restored: fields.restored,
+    runningSha: fields.runningSha,
     image,
     previousImage: image,
     services: reports,
@@ -315,6 +330,7 @@ async function alreadyRunning(context: DeployContext, plan: RolloutPlan, release
       reason: 'already running',
       release: verdict.release ?? target.id,
       restored: target.id,
+      runningSha: target.gitSha,
     }),
   };
 }
@@ -576,6 +592,9 @@ export async function runDeploy(context: DeployContext, request: RolloutRequest)
       verdictAt: watch.finalAt,
       failures: watch.failures,
       restored: restored?.id,
+      runningSha:
+        watch.outcome === 'deployed' ? release.gitSha : watch.outcome === 'rolled-back' ? running?.gitSha : undefined,
+      previousSha: running?.gitSha,
       rendered: yaml,
     };
   } finally {

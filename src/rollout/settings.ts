@@ -2,6 +2,7 @@
  * The swarm-deploy action's inputs, read and checked in one place (the CLI builds the same
  * request from flags). Everything is validated here, before any connection is opened.
  */
+import { runLocation, runUrl } from '../core/github.js';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { ConfigurationError, errorMessage } from '../core/errors.js';
@@ -144,10 +145,7 @@ export function githubContext(env: NodeJS.ProcessEnv = process.env): {
   runUrl?: string;
   actor?: string;
 } {
-  const runUrl =
-    env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
-      ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
-      : undefined;
+  const url = runUrl(runLocation(env));
   let gitSha = env.GITHUB_SHA;
   // On pull_request events GITHUB_SHA is the merge commit; the head commit is what was built.
   if (env.GITHUB_EVENT_NAME?.startsWith('pull_request') && env.GITHUB_EVENT_PATH) {
@@ -162,7 +160,7 @@ export function githubContext(env: NodeJS.ProcessEnv = process.env): {
   }
   return {
     ...(gitSha ? { gitSha } : {}),
-    ...(runUrl ? { runUrl } : {}),
+    ...(url ? { runUrl: url } : {}),
     ...(env.GITHUB_ACTOR ? { actor: env.GITHUB_ACTOR } : {}),
   };
 }

@@ -80,6 +80,9 @@ describe('swarm-deploy against the lab swarm', () => {
     expect(result.outputs.get('status')).toBe('deployed');
     expect(result.outputs.get('image')).toMatch(/@sha256:[0-9a-f]{64}$/);
     expect(result.outputs.get('previous-image')).toContain(`v1-${run}`);
+    // The commits of what runs now and of what ran before, as the release history records them.
+    expect(result.outputs.get('running-sha')).toBe('bbbbbbb2222222');
+    expect(result.outputs.get('previous-sha')).toBe('aaaaaaa1111111');
     const services = JSON.parse(result.outputs.get('services') ?? '[]') as {
       name: string;
       running: number;
@@ -105,6 +108,8 @@ describe('swarm-deploy against the lab swarm', () => {
       const report = await load.stop();
       expect(result.failure, result.log.text()).toMatch(/rolled back/);
       expect(result.outputs.get('status')).toBe('rolled-back');
+      // What runs after the automatic rollback is the release that ran before: its commit.
+      expect(result.outputs.get('running-sha')).toBe('bbbbbbb2222222');
       expect(result.failure).toMatch(/rolled back/);
       expect(result.failure).toMatch(reason);
       expect(report.failures).toEqual([]);
@@ -125,6 +130,8 @@ describe('swarm-deploy against the lab swarm', () => {
     const back = await deployStep(inputs({ 'rollback-to': 'previous' }));
     expect(back.failure).toBeUndefined();
     expect(back.outputs.get('status')).toBe('deployed');
+    expect(back.outputs.get('running-sha')).toBe('aaaaaaa1111111');
+    expect(back.outputs.get('previous-sha')).toBe('bbbbbbb2222222');
     expect(await servedVersion(router.url)).toBe(`v1-${run}`);
 
     const history = await readHistory(new LocalRunner(), client);

@@ -44,6 +44,7 @@ async function push(release: { root: string; sha: string }): Promise<WorkflowRun
     secrets: repository.secrets,
     vars: repository.vars,
     standIns: repository.standIns,
+    githubApi: { url: repository.github.url, token: repository.github.token },
     runDir: join(lab.dir, 'work', client, 'runs', release.sha.slice(0, 12)),
   });
   capture(`run page of ${release.sha.slice(0, 7)}`, runPage(run, release.root).join('\n'));
@@ -113,6 +114,7 @@ describe("client-a's push workflow through the reusable deploy.yml, on the lab",
       ['Verify the new version serves', 'success'],
       ['Roll back to the previous release', 'skipped'],
       ['Decide the result', 'success'],
+      ['Record the release that runs', 'skipped'],
       ['Notify the result', 'success'],
       // swarm-deploy's post step (post-if: always()) releases the lock at the end of the job.
       ['Post Deploy to the Swarm', 'success'],
@@ -123,6 +125,8 @@ describe("client-a's push workflow through the reusable deploy.yml, on the lab",
       url: 'https://api.client-a.example.com',
     });
     await expect(servedVersion(router.url)).resolves.toBe(good.sha);
+    // A good deploy leaves the job's own deployment (GitHub's) as it is: nothing recorded.
+    expect(repository.github.deployments).toEqual([]);
     // One Discord message per deploy: posted at the start, edited with the result.
     const messages = [...repository.discord.messages.values()];
     expect(messages).toHaveLength(1);
@@ -153,7 +157,16 @@ describe("client-a's push workflow through the reusable deploy.yml, on the lab",
       verify: 'failure',
       rollback: 'success',
       result: 'success',
+      record: 'success',
     });
+    // The environment shows the release that runs again, not the commit that failed.
+    const active = repository.github.active('production');
+    expect(active?.sha).toBe(goodSha);
+    expect(active?.statuses.at(-1)).toMatchObject({
+      state: 'success',
+      environmentUrl: 'https://api.client-a.example.com',
+    });
+    expect(active?.statuses.at(-1)?.description).toMatch(/failed verification/);
     expect(
       deploy.steps
         .find((s) => s.id === 'verify')

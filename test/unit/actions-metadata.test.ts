@@ -19,7 +19,7 @@ interface ActionMetadata {
   outputs?: Record<string, unknown>;
 }
 
-const FIVE = ['build-and-tag', 'ecr-push', 'swarm-deploy', 'verify-health', 'notify-discord'];
+const ACTIONS = ['build-and-tag', 'ecr-push', 'swarm-deploy', 'verify-health', 'notify-discord', 'record-deployment'];
 /** GitHub runs JavaScript actions on this runtime; the bundles target it. */
 const RUNTIME = 'node24';
 
@@ -35,8 +35,8 @@ function metadata(file: string): ActionMetadata {
 }
 
 describe('action metadata', () => {
-  it('has the root action (swarm-deploy, for the Marketplace) and the five actions', () => {
-    expect(actionFiles().sort()).toEqual(['action.yml', ...FIVE.map((n) => `actions/${n}/action.yml`)].sort());
+  it('has the root action (swarm-deploy, for the Marketplace) and the six actions', () => {
+    expect(actionFiles().sort()).toEqual(['action.yml', ...ACTIONS.map((n) => `actions/${n}/action.yml`)].sort());
   });
 
   it(`runs every action on one node runtime (${RUNTIME})`, () => {

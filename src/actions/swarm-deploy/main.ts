@@ -51,6 +51,8 @@ async function deployMain({ inputs, log, outputs, state, deps }: StepContext<Swa
     outputs.set('image', result.image);
     outputs.set('previous-image', result.previousImage);
     outputs.set('release', result.release);
+    outputs.set('running-sha', result.runningSha);
+    outputs.set('previous-sha', result.previousSha);
     outputs.set('duration', formatDuration(result.durationMs));
     outputs.set(
       'services',

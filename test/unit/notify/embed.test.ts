@@ -1,11 +1,11 @@
 import { describe, expect, test } from 'vitest';
 import { actionSpelling } from '../../support/errors.js';
 import { ConfigurationError } from '../../../src/core/errors.js';
+import { runUrl } from '../../../src/core/github.js';
 import {
   buildPayload,
   commitUrl,
   parseMentions,
-  runUrl,
   snowflakeTime,
   type Notification,
   type RunContext,

@@ -85,7 +85,13 @@ describe.each([
       for (const s of aws) {
         expect(s.with?.['role-to-assume']).toBe('${{ secrets.AWS_ROLE_ARN }}');
         expect(s.with).not.toHaveProperty('aws-access-key-id');
-        expect(j.permissions).toEqual({ 'id-token': 'write', contents: 'read' });
+        // The deploying job also records the release that runs after a rollback (record-deployment).
+        const records = steps(j).some((s) => packActionName(s.uses ?? '') === 'record-deployment');
+        expect(j.permissions).toEqual({
+          'id-token': 'write',
+          contents: 'read',
+          ...(records ? { deployments: 'write' } : {}),
+        });
       }
     }
   });
@@ -122,9 +128,32 @@ describe.each([
     expect(rollback.concurrency).toBeUndefined();
   });
 
-  it('runs in the GitHub environment, with the service URL', () => {
+  it('runs in the GitHub environment, with the service URL (a rollback records its own deployment)', () => {
     const main = workflow === deploy ? job(deploy, 'deploy') : job(rollback, 'rollback');
-    expect(main.environment).toEqual({ name: '${{ inputs.environment }}', url: '${{ steps.target.outputs.url }}' });
+    expect(main.environment).toEqual({
+      name: '${{ inputs.environment }}',
+      url: '${{ steps.target.outputs.url }}',
+      // GitHub's own deployment of a dispatched rollback would be of the branch head, not of the release restored.
+      ...(workflow === rollback ? { deployment: false } : {}),
+    });
+  });
+
+  it('records the release that runs after a rollback, with the job token, never failing the job for it', () => {
+    const main = workflow === deploy ? job(deploy, 'deploy') : job(rollback, 'rollback');
+    const record = step(main, 'record');
+    expect(packActionName(record.uses ?? '')).toBe('record-deployment');
+    expect(record.if).toMatch(/^always\(\) && /);
+    expect(record.with?.environment).toBe('${{ inputs.environment }}');
+    expect(record.with?.url).toBe('${{ steps.target.outputs.url }}');
+    expect(record.with).not.toHaveProperty('token');
+    expect(record.with).not.toHaveProperty('fail-on-error');
+    if (workflow === deploy) {
+      expect(record.if).toContain("steps.result.outputs.status == 'rolled-back'");
+      expect(record.with?.sha).toBe('${{ steps.rollback.outputs.running-sha || steps.deploy.outputs.running-sha }}');
+    } else {
+      expect(record.with?.sha).toBe('${{ steps.rollback.outputs.running-sha }}');
+      expect(record.with?.['replaces-sha']).toBe('${{ steps.rollback.outputs.previous-sha }}');
+    }
   });
 });
 
@@ -150,12 +179,13 @@ describe('deploy.yml', () => {
     expect(dep.needs).toBe('build');
   });
 
-  it('uses the five steps in order: notify started → deploy → verify → roll back → notify the result', () => {
+  it('uses the steps in order: notify started → deploy → verify → roll back → record what runs → notify the result', () => {
     expect(packActions(dep)).toEqual([
       'notify-discord',
       'swarm-deploy',
       'verify-health',
       'swarm-deploy',
+      'record-deployment',
       'notify-discord',
     ]);
   });
@@ -250,7 +280,13 @@ describe('rollback.yml', () => {
   });
 
   it('rolls back → verifies → notifies, the result always and in the same message', () => {
-    expect(packActions(rb)).toEqual(['notify-discord', 'swarm-deploy', 'verify-health', 'notify-discord']);
+    expect(packActions(rb)).toEqual([
+      'notify-discord',
+      'swarm-deploy',
+      'verify-health',
+      'record-deployment',
+      'notify-discord',
+    ]);
     expect(step(rb, 'rollback').with?.['rollback-to']).toBe('${{ inputs.version }}');
     const final = steps(rb).at(-1);
     expect(final?.if).toBe('always()');

@@ -72,7 +72,7 @@ export interface JobDoc {
   secrets?: Record<string, unknown>;
   permissions?: Record<string, string>;
   concurrency?: { group: string; 'cancel-in-progress'?: boolean };
-  environment?: { name: string; url?: string };
+  environment?: { name: string; url?: string; deployment?: boolean };
   outputs?: Record<string, string>;
   steps?: StepDoc[];
   [key: string]: unknown;
