@@ -2,9 +2,9 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigurationError } from '../core/errors.js';
-import { showValue } from '../core/names.js';
+import { showValue, validateDomain } from '../core/names.js';
 import { Tenant } from '../core/tenant.js';
-import { validateDomain, validatePort } from '../compose/traefik.js';
+import { validatePort } from '../compose/traefik.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo, type Command } from './command.js';
 import { asCliError } from './operator.js';
 
