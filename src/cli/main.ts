@@ -14,6 +14,7 @@ import { historyCommand } from './history.js';
 import { lockCommand } from './lock.js';
 import { newClientCommand } from './new-client.js';
 import { asCliError } from './operator.js';
+import { platformCommand } from './platform.js';
 import { scaleCommand } from './scale.js';
 import { statusCommand } from './status.js';
 
@@ -27,6 +28,7 @@ export const commands: Readonly<Record<string, Command>> = {
   rollback: rollbackCommand(),
   scale: scaleCommand(),
   lock: lockCommand(),
+  platform: platformCommand(),
 };
 
 export function usage(): string {

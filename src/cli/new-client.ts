@@ -1,10 +1,14 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigurationError } from '../core/errors.js';
-import { showValue } from '../core/names.js';
+import { ConfigurationError, errorMessage } from '../core/errors.js';
+import { showValue, validateDomain } from '../core/names.js';
 import { Tenant } from '../core/tenant.js';
-import { validateDomain, validatePort } from '../compose/traefik.js';
+import { validatePort } from '../compose/traefik.js';
+import { LocalRunner } from '../core/exec.js';
+import { publicKeyFromFile } from '../state/tenants.js';
+import { commandLine } from '../transport/quote.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo, type Command } from './command.js';
 import { asCliError } from './operator.js';
 
@@ -252,17 +256,56 @@ const EXAMPLE: Record<Runtime, string> = {
   python: 'examples/client-b (Python FastAPI)',
 };
 
+/** The client's deploy key pair, as new-client wrote it. */
+export interface DeployKey {
+  /** The private key file (mode 0600): the repository secret SWARM_SSH_KEY, never printed. */
+  privateFile: string;
+  /** The public key file, `<private>.pub`. */
+  publicFile: string;
+}
+
+/** The command the platform team runs to register the client in the tenant registry. */
+export function tenantSetCommand(spec: ClientSpec, publicKeyFile: string): string {
+  return commandLine([
+    'swarm-deploy',
+    'platform',
+    'tenant',
+    'set',
+    spec.name,
+    ...spec.domains.flatMap((domain) => ['--domain', domain]),
+    '--tier',
+    spec.tier,
+    '--registry',
+    `<aws-account-id>.dkr.ecr.${spec.awsRegion}.amazonaws.com`,
+    '--key-file',
+    publicKeyFile,
+    '--subject',
+    'repo:<owner>/<repo>:environment:production',
+  ]);
+}
+
 /** What a person still has to do once, with this client's names filled in. */
-export function oneTimeSteps(spec: ClientSpec): string {
+export function oneTimeSteps(spec: ClientSpec, key?: DeployKey): string {
   const net = Tenant.recorded(spec.name).network;
+  const sshKey = key
+    ? [
+        `  SWARM_SSH_KEY      the content of ${key.privateFile}, the client's own deploy key`,
+        `                     (gh secret set SWARM_SSH_KEY < ${commandLine([key.privateFile])}); then delete the file`,
+      ]
+    : ["  SWARM_SSH_KEY      the private key of the client's own deploy key pair"];
   // Each step is its lines; commands are indented by two more spaces than the text.
   const steps: string[][] = [
+    [
+      'Register the client in the tenant registry (the platform team, with the admin key; fill in the',
+      "ECR account and the client repository's owner/name):",
+      `  ${tenantSetCommand(spec, key?.publicFile ?? '<deploy-key>.pub')}`,
+    ],
     [
       'Add these secrets to the repository (Settings → Secrets and variables → Actions):',
       '  AWS_ROLE_ARN       the IAM role assumed through GitHub OIDC (ECR push and pull); its trust policy',
       '                     must allow repo:<owner>/<repo>:ref:refs/heads/main (the build job) and',
       '                     repo:<owner>/<repo>:environment:production (the deploy and rollback jobs)',
-      '  SWARM_SSH_KEY      the private key of the deploy user on the manager(s)',
+      ...sshKey,
       `  SWARM_KNOWN_HOSTS  the managers' pinned host keys: ssh-keyscan -t ed25519 ${spec.managerHosts.join(' ')}`,
       "  DISCORD_WEBHOOK    the webhook URL of the team's Discord channel",
       "  APP_SECRETS        (optional) the service's secrets as name=value lines, read in the container",
@@ -306,6 +349,46 @@ export function existingFiles(dir: string, files: readonly GeneratedFile[]): str
   return files.filter((f) => existsSync(join(dir, f.path))).map((f) => f.path);
 }
 
+/** Where the deploy key goes unless --key-file says: the operator's ~/.ssh, never the client repository. */
+export function defaultKeyFile(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  // HOME first, as OpenSSH reads it (and as os.homedir does, except in a worker thread of its own env).
+  return join(env.HOME || homedir(), '.ssh', `swarm-deploy-${name}`);
+}
+
+/**
+ * Creates the client's ed25519 key pair with OpenSSH's ssh-keygen (the format the action's
+ * `ssh-key` input and every SSH client read), without a passphrase: it becomes a repository
+ * secret. The private key file is made mode 0600; its content is never read here, let alone
+ * printed. Returns the public key line.
+ */
+export async function createDeployKey(spec: ClientSpec, key: DeployKey): Promise<string> {
+  mkdirSync(dirname(key.privateFile), { recursive: true, mode: 0o700 });
+  const runner = new LocalRunner();
+  const argv = [
+    'ssh-keygen',
+    '-q',
+    '-t',
+    'ed25519',
+    '-N',
+    '',
+    '-C',
+    `swarm-deploy:${spec.name}`,
+    '-f',
+    key.privateFile,
+  ];
+  try {
+    await runner.run(argv);
+  } catch (error: unknown) {
+    throw new Error(
+      `could not create the deploy key with ssh-keygen (${errorMessage(error)}); install OpenSSH's client, or pass --no-key and register a key of your own`,
+    );
+  } finally {
+    await runner.close();
+  }
+  chmodSync(key.privateFile, 0o600);
+  return publicKeyFromFile(readFileSync(key.publicFile, 'utf8'), 'key-file');
+}
+
 /** Writes every file under `dir`, creating folders; the caller checked for existing files. */
 export function writeClientFiles(dir: string, files: readonly GeneratedFile[]): void {
   for (const file of files) {
@@ -317,7 +400,9 @@ export function writeClientFiles(dir: string, files: readonly GeneratedFile[]): 
 
 const USAGE = `Usage: swarm-deploy new-client <name> --domain <domain> [options]
 
-Writes a client's stack file and deploy/rollback workflows, and prints the one-time steps.
+Writes a client's stack file and deploy/rollback workflows, creates the client's deploy key pair
+(the private key is written to a file of mode 0600 and never printed), and prints the one-time
+steps: the tenant registry entry to write with the public key, and the repository secrets.
 
 Options:
   --domain <d>          a domain routed to the service (repeat for more; required)
@@ -328,7 +413,11 @@ Options:
   --manager-host <h>    a Swarm manager reached over SSH (repeat for more)
   --aws-region <r>      the AWS region of the ECR registry (default ${DEFAULT_AWS_REGION})
   --dir <path>          the client repository's root (default: the current directory)
-  --force               overwrite files that already exist
+  --force               overwrite files that already exist (never a key file)
+  --key-file <path>     where to write the client's deploy key (ed25519, made with ssh-keygen; the
+                        public key beside it as <path>.pub); outside the client repository
+                        (default ~/.ssh/swarm-deploy-<name>)
+  --no-key              create no key pair (the client's key is registered by other means)
   -h, --help            show this help`;
 
 async function run(args: string[], io: CliIo): Promise<number> {
@@ -346,6 +435,8 @@ async function run(args: string[], io: CliIo): Promise<number> {
       'aws-region': { type: 'string' },
       dir: { type: 'string' },
       force: { type: 'boolean', default: false },
+      'key-file': { type: 'string' },
+      'no-key': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -377,9 +468,34 @@ async function run(args: string[], io: CliIo): Promise<number> {
     );
     return EXIT_FAILURE;
   }
+  if (values['no-key'] && values['key-file'] !== undefined)
+    throw new UsageError('--key-file and --no-key exclude each other');
+  let key: DeployKey | undefined;
+  if (!values['no-key']) {
+    const privateFile = resolve(io.cwd, values['key-file'] ?? defaultKeyFile(spec.name));
+    key = { privateFile, publicFile: `${privateFile}.pub` };
+    const inRepository = relative(dir, privateFile);
+    if (!inRepository.startsWith('..') && !isAbsolute(inRepository)) {
+      throw asCliError(
+        new ConfigurationError(
+          `${JSON.stringify(privateFile)} lies in the client repository (${dir}); a private key must never be committed`,
+          'key-file',
+        ),
+      );
+    }
+    const taken = [key.privateFile, key.publicFile].filter((file) => existsSync(file));
+    if (taken.length > 0) {
+      io.err(
+        `swarm-deploy new-client: not overwriting the key file ${taken.join(' and ')}; choose another --key-file or pass --no-key.`,
+      );
+      return EXIT_FAILURE;
+    }
+    await createDeployKey(spec, key);
+  }
   writeClientFiles(dir, files);
   io.out(`Wrote ${files.map((f) => f.path).join(', ')} in ${dir}.\n`);
-  io.out(oneTimeSteps(spec));
+  if (key) io.out(`Wrote the deploy key ${key.privateFile} (mode 0600) and ${key.publicFile}.\n`);
+  io.out(oneTimeSteps(spec, key));
   return EXIT_OK;
 }
 

@@ -3,7 +3,7 @@ import type { Node as YamlNode, Pair } from 'yaml';
 import { ConfigurationError, errorMessage } from '../core/errors.js';
 import { StackProblem, interpolateTree, locationText } from './interpolate.js';
 import type { Where, YamlPath } from './interpolate.js';
-import { imageRefProblem, showValue, validateImageRef } from '../core/names.js';
+import { imageRefProblem, showValue, validateDomain, validateImageRef } from '../core/names.js';
 import { LABELS, type Tenant } from '../core/tenant.js';
 import {
   applyDefaultLimits,
@@ -22,7 +22,7 @@ import {
   volumeReferences,
 } from './policy.js';
 import type { PolicySettings, Violation } from './policy.js';
-import { traefikLabels, validateDomain, validatePort, validateTraefikToken } from './traefik.js';
+import { traefikLabels, validatePort, validateTraefikToken } from './traefik.js';
 import { FINGERPRINT_LABEL, stackFingerprint } from './fingerprint.js';
 import { canonicalYaml, keyProblems, keyTextProblem } from './canonical.js';
 import { mergeEnvironment, readEnvFiles, readReferenced } from './stack-files.js';

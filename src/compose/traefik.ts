@@ -1,6 +1,6 @@
 import { ConfigurationError } from '../core/errors.js';
 import type { Tenant } from '../core/tenant.js';
-import { showValue } from '../core/names.js';
+import { showValue, validateDomain } from '../core/names.js';
 
 /**
  * Traefik v3 on Swarm reads routing from service labels (`deploy.labels`) through its `swarm`
@@ -10,21 +10,7 @@ import { showValue } from '../core/names.js';
  * validated inputs; hand-written ones are checked here.
  */
 
-const DOMAIN_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const TOKEN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
-
-/** A host name for a `Host()` rule: lowercase letters, digits, '-' and dots; no wildcard, no quoting. */
-export function validateDomain(domain: string, input = 'domain'): string {
-  const host = domain.toLowerCase();
-  const labels = host.split('.');
-  if (host.length === 0 || host.length > 253 || !labels.every((label) => DOMAIN_LABEL.test(label))) {
-    throw new ConfigurationError(
-      `${showValue(domain)} is not a host name (letters, digits, '-' and '.', each part at most 63 characters; no wildcards)`,
-      input,
-    );
-  }
-  return host;
-}
 
 /** An entrypoint or certificate resolver name as configured on the shared Traefik. */
 export function validateTraefikToken(value: string, input: string): string {

@@ -31,6 +31,7 @@ export const RESERVED_CLIENT_NAMES: readonly string[] = [
   'swarm',
   'sdr',
   'sdl',
+  'sdt',
 ];
 
 /**
@@ -81,6 +82,21 @@ export function validateClientName(name: string, input = 'client'): string {
   const reserved = reservedClientName(name);
   if (reserved !== undefined) throw new ConfigurationError(`the client name ${shown} ${reserved}`, input);
   return name;
+}
+
+const DOMAIN_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** A host name for a `Host()` rule: lowercase letters, digits, '-' and dots; no wildcard, no quoting. */
+export function validateDomain(domain: string, input = 'domain'): string {
+  const host = domain.toLowerCase();
+  const labels = host.split('.');
+  if (host.length === 0 || host.length > 253 || !labels.every((label) => DOMAIN_LABEL.test(label))) {
+    throw new ConfigurationError(
+      `${showValue(domain)} is not a host name (letters, digits, '-' and '.', each part at most 63 characters; no wildcards)`,
+      input,
+    );
+  }
+  return host;
 }
 
 // The grammar of github.com/distribution/reference (what docker itself accepts).
@@ -141,6 +157,19 @@ function explainImageRef(ref: string): string {
   const path = hasDomain ? parts.slice(1) : parts;
   if (path.some((part) => /[A-Z]/.test(part))) return 'the repository name must be lowercase';
   return 'expected [registry/]name[:tag][@sha256:digest] with lowercase letters, digits and separators . _ - in the name';
+}
+
+/** A registry host as it leads an image reference, lowercase: `host[:port]`. */
+export const REGISTRY_HOST = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/;
+
+/** Docker's rule: a first component with a `.` or `:`, or `localhost`, is a registry host. */
+export function splitRegistry(name: string): { registry: string | undefined; path: string } {
+  const slash = name.indexOf('/');
+  const first = slash < 0 ? '' : name.slice(0, slash);
+  if (first !== '' && (first.includes('.') || first.includes(':') || first === 'localhost')) {
+    return { registry: first, path: name.slice(slash + 1) };
+  }
+  return { registry: undefined, path: name };
 }
 
 export interface ImageRefParts {

@@ -15,6 +15,11 @@ export const LABELS = {
   /** A versioned secret's or config's name in the stack file. */
   name: 'swarm-deploy.name',
   verdict: 'swarm-deploy.verdict',
+  /**
+   * The client a tenant registry entry is for. A label of its own, not `client`: nothing that lists
+   * a client's own objects (its releases, lock, versioned secrets) ever sees the platform's entry.
+   */
+  tenant: 'swarm-deploy.tenant',
 } as const;
 
 /** What a labelled config or secret holds. */
@@ -22,6 +27,9 @@ export type ObjectRole = 'release' | 'lock' | 'versioned';
 
 const RELEASE_CONFIG_PREFIX = 'sdr.';
 const LOCK_CONFIG_PREFIX = 'sdl.';
+const TENANT_CONFIG_PREFIX = 'sdt.';
+/** The `kind` label of a tenant registry entry. */
+const TENANT_KIND = 'tenant';
 /** Between the client and the name in Traefik names: a character client names cannot contain. */
 const ROUTER_SEPARATOR = '_';
 
@@ -104,6 +112,26 @@ export class Tenant {
     return name.startsWith(`${RELEASE_CONFIG_PREFIX}${this.name}.`);
   }
 
+  /** The Swarm config that holds one version of the client's tenant registry entry: `sdt.<client>.<hash>`. */
+  tenantConfig(hash: string): string {
+    return `${TENANT_CONFIG_PREFIX}${this.name}.${hash}`;
+  }
+
+  /** Whether a config name is one version of this client's tenant registry entry. */
+  isTenantConfig(name: string): boolean {
+    return name.startsWith(`${TENANT_CONFIG_PREFIX}${this.name}.`);
+  }
+
+  /** `--label` values of a tenant registry entry of this client (written by the platform only). */
+  get tenantLabels(): string[] {
+    return [`${LABELS.tenant}=${this.name}`, `${LABELS.kind}=${TENANT_KIND}`];
+  }
+
+  /** `docker config ls` filters for this client's tenant registry entries. */
+  get tenantFilters(): string[] {
+    return this.tenantLabels.flatMap((label) => ['--filter', `label=${label}`]);
+  }
+
   /** `--label` values that mark a config or secret as this client's, holding `role`. */
   labels(role: ObjectRole): string[] {
     return [`${LABELS.client}=${this.name}`, `${LABELS.kind}=${role}`];
@@ -118,6 +146,9 @@ export class Tenant {
     return this.name;
   }
 }
+
+/** `docker config ls` filters for every client's tenant registry entries. */
+export const TENANT_FILTERS: readonly string[] = ['--filter', `label=${LABELS.kind}=${TENANT_KIND}`];
 
 /** Whether a config name is a release record of any client. */
 export function isReleaseConfigName(name: string): boolean {

@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../core/errors.js';
+import { REGISTRY_HOST, splitRegistry } from '../core/names.js';
 
 /**
  * Tag and name rules of the OCI distribution spec, which ECR enforces: a tag is at most 128
@@ -28,18 +29,6 @@ export function sanitizeTag(text: string): string | undefined {
     .replace(/[.-]+$/, '');
   return tag === '' ? undefined : tag;
 }
-
-/** Docker's rule: a first component with a `.` or `:`, or `localhost`, is a registry host. */
-export function splitRegistry(name: string): { registry: string | undefined; path: string } {
-  const slash = name.indexOf('/');
-  const first = slash < 0 ? '' : name.slice(0, slash);
-  if (first !== '' && (first.includes('.') || first.includes(':') || first === 'localhost')) {
-    return { registry: first, path: name.slice(slash + 1) };
-  }
-  return { registry: undefined, path: name };
-}
-
-const REGISTRY_HOST = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/;
 
 /**
  * Lowercase an image name such as `Client-A Node` into `client-a-node`, keeping `/` path

@@ -1,5 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { ConfigurationError } from '../core/errors.js';
+import { keyBlobParts } from '../core/ssh-key.js';
 
 /** One pinned key: a known_hosts line or a bare/host-scoped `SHA256:` fingerprint. */
 export interface PinnedKey {
@@ -27,17 +28,10 @@ export function keyTypeOf(keyBlob: Buffer): string {
   return keyBlob.subarray(4, 4 + length).toString('latin1');
 }
 
-/** An SSH public key blob is a sequence of length-prefixed strings: the type, then the key material. */
+/** An SSH public key blob of the type it claims to be. */
 function wellFormedKey(blob: Buffer, type: string): boolean {
-  const parts: Buffer[] = [];
-  let offset = 0;
-  while (offset + 4 <= blob.length) {
-    const length = blob.readUInt32BE(offset);
-    if (offset + 4 + length > blob.length) return false;
-    parts.push(blob.subarray(offset + 4, offset + 4 + length));
-    offset += 4 + length;
-  }
-  if (offset !== blob.length || parts.length < 2 || parts[0]?.toString('latin1') !== type) return false;
+  const parts = keyBlobParts(blob);
+  if (parts === undefined || parts[0]?.toString('latin1') !== type) return false;
   return type !== 'ssh-ed25519' || (parts.length === 2 && parts[1]?.length === 32);
 }
 

@@ -7,7 +7,7 @@ import type { CliIo } from '../../src/cli/command.js';
 import { main } from '../../src/cli/main.js';
 import { readHistory } from '../../src/state/history.js';
 import { LocalRunner } from '../../src/core/exec.js';
-import { clientName, docker, lab, removeClient, WEB_STACK, writeStack } from './support.js';
+import { clientName, connectionFlags, docker, lab, removeClient, WEB_STACK, writeStack } from './support.js';
 
 // The operator CLI's main() against the lab over SSH: the same flags an operator types.
 const client = clientName('cli');
@@ -32,18 +32,7 @@ const garbledKnownHosts = join(work, 'garbled_known_hosts');
 writeFileSync(garbledKnownHosts, 'this is not a known_hosts line\n');
 
 function connection(known = knownHosts): string[] {
-  return [
-    '--host',
-    lab.ssh.host,
-    '--port',
-    String(lab.ssh.port),
-    '--user',
-    lab.ssh.user,
-    '--ssh-key',
-    lab.ssh.privateKeyPath,
-    '--known-hosts',
-    known,
-  ];
+  return connectionFlags(known);
 }
 
 interface CliRun {

@@ -45,6 +45,22 @@ export function sshRunner(
   );
 }
 
+/** The CLI's connection flags for the lab's sshd, with the known_hosts file given. */
+export function connectionFlags(knownHostsFile: string): string[] {
+  return [
+    '--host',
+    lab.ssh.host,
+    '--port',
+    String(lab.ssh.port),
+    '--user',
+    lab.ssh.user,
+    '--ssh-key',
+    lab.ssh.privateKeyPath,
+    '--known-hosts',
+    knownHostsFile,
+  ];
+}
+
 /** Direct access to the local docker for assertions (what the test checks, not what it tests). */
 export const local = new LocalRunner();
 

@@ -7,6 +7,7 @@ import { historyCommand } from '../../src/cli/history.js';
 import { lockCommand } from '../../src/cli/lock.js';
 import { main } from '../../src/cli/main.js';
 import type { OperatorDeps } from '../../src/cli/operator.js';
+import { platformCommand } from '../../src/cli/platform.js';
 import { scaleCommand } from '../../src/cli/scale.js';
 import { statusCommand } from '../../src/cli/status.js';
 import type { Release } from '../../src/state/history.js';
@@ -65,6 +66,7 @@ export async function runCli(
     rollback: rollbackCommand(deps),
     scale: scaleCommand(deps),
     lock: lockCommand(deps),
+    platform: platformCommand(deps),
   };
   const io = recordingIo(options.cwd ?? scratch());
   const code = await main(argv, io, table);

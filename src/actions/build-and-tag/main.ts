@@ -6,7 +6,8 @@ import type { Inputs } from '../../core/inputs.js';
 import { defineAction, type StepContext } from '../../core/action.js';
 import { readEventPayload, runEnvironment } from '../../image/commit.js';
 import { buildCommand, metadataDigest, type Builder, type BuildPlan } from '../../image/docker-build.js';
-import { computeTags, ociLabels, sanitizeImageName, splitRegistry, type CommitInfo } from '../../image/tags.js';
+import { computeTags, ociLabels, sanitizeImageName, type CommitInfo } from '../../image/tags.js';
+import { splitRegistry } from '../../core/names.js';
 import { pushedDigest } from '../../registry/docker-login.js';
 import type { CommandRunner } from '../../core/exec.js';
 

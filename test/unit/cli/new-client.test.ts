@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import {
   resolveClientSpec,
   type ClientSpecInput,
 } from '../../../src/cli/new-client.js';
+import { publicKeyFromFile } from '../../../src/state/tenants.js';
 
 /** An io that records what a command printed, rooted in a scratch directory. */
 function recordingIo(cwd: string): CliIo & { stdout: string[]; stderr: string[] } {
@@ -167,10 +168,19 @@ describe('the generated files', () => {
 
 describe('swarm-deploy new-client', () => {
   let dir: string;
+  /** The operator's home: the deploy key goes to its .ssh unless --key-file says otherwise. */
+  let home: string;
+  const realHome = process.env.HOME;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'new-client-'));
+    home = mkdtempSync(join(tmpdir(), 'new-client-home-'));
+    process.env.HOME = home;
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => {
+    process.env.HOME = realHome;
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(home, { recursive: true, force: true });
+  });
 
   const files = ['stack.yml', '.github/workflows/deploy.yml', '.github/workflows/rollback.yml'];
 
@@ -225,6 +235,57 @@ describe('swarm-deploy new-client', () => {
     expect(await main(argv, io)).toBe(2);
     expect(io.stderr.join('\n')).toContain(message);
     for (const f of files) expect(existsSync(join(dir, f)), f).toBe(false);
+  });
+
+  it('creates the client’s deploy key pair in ~/.ssh: the private key mode 0600 and never printed', async () => {
+    const io = recordingIo(dir);
+    expect(await main(['new-client', 'client-c', '--domain', 'c.example.com', '--tier', 'enterprise'], io)).toBe(0);
+    const privateFile = join(home, '.ssh', 'swarm-deploy-client-c');
+    const privateKey = readFileSync(privateFile, 'utf8');
+    expect(privateKey).toMatch(/^-----BEGIN OPENSSH PRIVATE KEY-----\n/);
+    expect(statSync(privateFile).mode & 0o777).toBe(0o600);
+    const publicKey = publicKeyFromFile(readFileSync(`${privateFile}.pub`, 'utf8'));
+    expect(publicKey).toMatch(/^ssh-ed25519 /);
+    const printed = [...io.stdout, ...io.stderr].join('\n');
+    const body = privateKey.split('\n')[1] as string;
+    expect(printed).not.toContain(body);
+    expect(printed).toContain(
+      `swarm-deploy platform tenant set client-c --domain c.example.com --tier enterprise --registry '<aws-account-id>.dkr.ecr.us-east-1.amazonaws.com' --key-file ${privateFile}.pub --subject 'repo:<owner>/<repo>:environment:production'`,
+    );
+    expect(printed).toContain(`gh secret set SWARM_SSH_KEY < ${privateFile}`);
+  });
+
+  it('writes the key where --key-file says, and never over an existing key', async () => {
+    const keys = mkdtempSync(join(tmpdir(), 'new-client-keys-'));
+    try {
+      const io = recordingIo(dir);
+      const argv = ['new-client', 'client-c', '--domain', 'c.example.com', '--key-file', join(keys, 'c')];
+      expect(await main(argv, io)).toBe(0);
+      expect(existsSync(join(keys, 'c.pub'))).toBe(true);
+      const before = readFileSync(join(keys, 'c'), 'utf8');
+      const again = recordingIo(dir);
+      expect(await main([...argv, '--force'], again)).toBe(1);
+      expect(again.stderr.join('\n')).toContain(`not overwriting the key file ${join(keys, 'c')}`);
+      expect(readFileSync(join(keys, 'c'), 'utf8')).toBe(before);
+    } finally {
+      rmSync(keys, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a key file inside the client repository, writing nothing', async () => {
+    const io = recordingIo(dir);
+    expect(await main(['new-client', 'client-c', '--domain', 'c.example.com', '--key-file', 'keys/id'], io)).toBe(2);
+    expect(io.stderr.join('\n')).toContain('--key-file: ');
+    expect(io.stderr.join('\n')).toContain('a private key must never be committed');
+    expect(existsSync(join(dir, 'keys'))).toBe(false);
+    for (const f of files) expect(existsSync(join(dir, f)), f).toBe(false);
+  });
+
+  it('creates no key with --no-key, and the steps ask for the client’s own', async () => {
+    const io = recordingIo(dir);
+    expect(await main(['new-client', 'client-c', '--domain', 'c.example.com', '--no-key'], io)).toBe(0);
+    expect(existsSync(join(home, '.ssh'))).toBe(false);
+    expect(io.stdout.join('\n')).toContain("--key-file '<deploy-key>.pub'");
   });
 
   it('prints its help with --help', async () => {

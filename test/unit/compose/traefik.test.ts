@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { ConfigurationError } from '../../../src/core/errors.js';
-import { checkTraefikLabels, ruleHosts, traefikLabels, validateDomain } from '../../../src/compose/traefik.js';
+import { checkTraefikLabels, ruleHosts, traefikLabels } from '../../../src/compose/traefik.js';
+import { validateDomain } from '../../../src/core/names.js';
 import { Tenant } from '../../../src/core/tenant.js';
 import { actionSpelling } from '../../support/errors.js';
 
