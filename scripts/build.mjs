@@ -14,6 +14,7 @@ export const ENTRIES = {
   'verify-health': 'src/actions/verify-health/index.ts',
   'notify-discord': 'src/actions/notify-discord/index.ts',
   cli: 'src/cli/index.ts',
+  gate: 'src/gate/index.ts',
 };
 
 const check = process.argv.includes('--check');
