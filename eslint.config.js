@@ -3,7 +3,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 // Rooms by layer (docs/architecture.md): each room imports only from the rooms below it. The
-// entries (src/actions, src/cli) sit on top and nothing imports them; src/compose is pure and
+// entries (src/actions, src/cli, src/gate) sit on top and nothing imports them; src/compose is pure and
 // reaches no transport, state or process.
 const ROOMS = {
   core: [],
@@ -12,12 +12,14 @@ const ROOMS = {
   state: ['core'],
   rollout: ['core', 'compose', 'state', 'transport'],
   views: ['core', 'compose', 'state', 'rollout'],
+  steps: ['core', 'transport', 'compose', 'state', 'rollout', 'views'],
   image: ['core'],
   registry: ['core'],
   health: ['core'],
   notify: ['core'],
   github: ['core'],
-  cli: ['core', 'transport', 'compose', 'state', 'rollout', 'views'],
+  cli: ['core', 'transport', 'compose', 'state', 'rollout', 'views', 'steps'],
+  gate: ['core', 'transport', 'compose', 'state', 'rollout', 'views', 'steps', 'image', 'registry', 'health', 'notify'],
 };
 const ENTRY_ALLOWED = [
   'core',
@@ -31,6 +33,7 @@ const ENTRY_ALLOWED = [
   'health',
   'notify',
   'github',
+  'steps',
 ];
 
 /** Forbids relative imports that leave `room` for any room not in `allowed`. */

@@ -15,6 +15,7 @@ export const ENTRIES = {
   'notify-discord': 'src/actions/notify-discord/index.ts',
   'record-deployment': 'src/actions/record-deployment/index.ts',
   cli: 'src/cli/index.ts',
+  gate: 'src/gate/index.ts',
 };
 
 const check = process.argv.includes('--check');

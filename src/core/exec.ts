@@ -14,6 +14,8 @@ export interface RunOptions {
    * that is not repeated fails with ConnectionLostError, for its caller to check what happened.
    */
   repeatable?: boolean;
+  /** Each stdout line as it arrives (a command that reports as it goes, such as the gate). */
+  onStdoutLine?: (line: string) => void;
 }
 
 export interface CommandResult {
@@ -155,7 +157,11 @@ export class LocalRunner implements CommandRunner {
   private readonly live = new Set<ChildProcess>();
 
   async run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
-    const { child, done } = spawnCommand(argv, { stdin: options.stdin ?? '', timeoutMs: options.timeoutMs });
+    const { child, done } = spawnCommand(argv, {
+      stdin: options.stdin ?? '',
+      timeoutMs: options.timeoutMs,
+      ...(options.onStdoutLine ? { onStdoutLine: options.onStdoutLine } : {}),
+    });
     this.live.add(child);
     try {
       return checkResult(argv, await done, options);

@@ -36,6 +36,12 @@ export class Inputs {
     return value;
   }
 
+  /** The value exactly as given, untrimmed (`undefined` when not given): what a gate request carries. */
+  given(name: string): string | undefined {
+    const value = this.source(name);
+    return value === undefined || value === '' ? undefined : value;
+  }
+
   optional(name: string): string | undefined {
     const value = this.raw(name);
     return value === '' ? undefined : value;

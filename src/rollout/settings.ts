@@ -4,7 +4,7 @@
  */
 import { runLocation, runUrl } from '../core/github.js';
 import { readFileSync, realpathSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, posix, relative, resolve } from 'node:path';
 import { ConfigurationError, errorMessage } from '../core/errors.js';
 import type { Inputs } from '../core/inputs.js';
 import { DEFAULT_MAX_REPLICAS, type PolicySettings } from '../compose/policy.js';
@@ -49,16 +49,26 @@ export function workspaceFile(input: string, path: string, workspace: string): s
 }
 
 /**
+ * A path named in the repository, read from the repository-relative directory `from`, as a
+ * repository-relative path; throws when it is absolute, leads out with `../` or holds a NUL byte.
+ * The one rule for paths, whether the files are read from the workspace or from a gate request.
+ */
+export function repositoryPath(input: string, path: string, from: string): string {
+  if (path.includes('\0')) throw new ConfigurationError('contains a NUL byte', input);
+  const root = '/repository';
+  const rel = posix.relative(root, posix.resolve(root, from, path));
+  if (posix.isAbsolute(path) || isAbsolute(path) || rel.startsWith('..') || rel === '') {
+    throw new ConfigurationError(`"${path}" must be a file inside the repository (no absolute path, no ../)`, input);
+  }
+  return rel;
+}
+
+/**
  * The real path of a file inside the workspace, `path` read from the directory `from`, or undefined
  * when there is none; throws when the path is refused.
  */
 function confinedPath(input: string, path: string, workspace: string, from: string): string | undefined {
-  if (path.includes('\0')) throw new ConfigurationError('contains a NUL byte', input);
-  const full = resolve(workspace, from, path);
-  const rel = relative(workspace, full);
-  if (isAbsolute(path) || rel.startsWith('..') || rel === '') {
-    throw new ConfigurationError(`"${path}" must be a file inside the repository (no absolute path, no ../)`, input);
-  }
+  const full = resolve(workspace, repositoryPath(input, path, relative(workspace, from)));
   let real: string;
   try {
     real = realpathSync(full);
@@ -72,7 +82,7 @@ function confinedPath(input: string, path: string, workspace: string, from: stri
 }
 
 /** Files a stack refers to are small; a bigger one is a mistake. */
-const MAX_STACK_FILE_BYTES = 1024 * 1024;
+export const MAX_STACK_FILE_BYTES = 1024 * 1024;
 
 /**
  * Reads the files a stack refers to (`env_file`, `configs.<key>.file`), relative to the stack
@@ -93,6 +103,75 @@ export function stackFileReader(workspace: string, stackFile: string): StackFile
     } catch (error) {
       throw new ConfigurationError(`cannot read "${path}": ${errorMessage(error)}`, 'stack-file');
     }
+  };
+}
+
+/**
+ * Where the files named by inputs (`stack-file`, `configs`) and by the stack itself come from: the
+ * repository on the runner, or the files of a gate request on a manager. Both apply the same path
+ * rules (repositoryPath) and size caps.
+ */
+export interface RepoFiles {
+  /** The text of a file an input names, relative to the repository. */
+  text(input: string, path: string): string;
+  /** Reads the files the stack refers to, relative to the stack file's directory. */
+  stackReader(stackFile: string): StackFileReader;
+}
+
+/** The stack file's directory, repository-relative: the files it names are read from there. */
+function stackDirectory(stackFile: string): string {
+  return posix.dirname(repositoryPath('stack-file', stackFile, ''));
+}
+
+/**
+ * The repository on this machine. With `record`, every file read is also kept under its
+ * repository-relative path (the files a gate request carries).
+ */
+export function workspaceFiles(workspace: string, record?: Map<string, Uint8Array>): RepoFiles {
+  return {
+    text(input, path) {
+      const file = workspaceFile(input, path, workspace);
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (error) {
+        throw new ConfigurationError(`cannot read ${path}: ${errorMessage(error)}`, input);
+      }
+      record?.set(repositoryPath(input, path, ''), Buffer.from(text, 'utf8'));
+      return text;
+    },
+    stackReader(stackFile) {
+      const read = stackFileReader(workspace, stackFile);
+      if (!record) return read;
+      return (path) => {
+        const bytes = read(path);
+        if (bytes !== undefined) record.set(repositoryPath('stack-file', path, stackDirectory(stackFile)), bytes);
+        return bytes;
+      };
+    },
+  };
+}
+
+/** The files a gate request carries, by repository-relative path, read by the same rules as the workspace. */
+export function requestFiles(files: Readonly<Record<string, string>>): RepoFiles {
+  const get = (key: string): string | undefined => (Object.hasOwn(files, key) ? files[key] : undefined);
+  return {
+    text(input, path) {
+      const text = get(repositoryPath(input, path, ''));
+      if (text === undefined) throw new ConfigurationError(`"${path}" does not exist in the repository`, input);
+      return text;
+    },
+    stackReader(stackFile) {
+      return (path) => {
+        const text = get(repositoryPath('stack-file', path, stackDirectory(stackFile)));
+        if (text === undefined) return undefined;
+        const bytes = Buffer.from(text, 'utf8');
+        if (bytes.byteLength > MAX_STACK_FILE_BYTES) {
+          throw new ConfigurationError(`"${path}" is larger than ${MAX_STACK_FILE_BYTES / 1024} KiB`, 'stack-file');
+        }
+        return bytes;
+      };
+    },
   };
 }
 
@@ -203,9 +282,9 @@ function readRegistry(inputs: Inputs, password: string | undefined): RolloutSett
 }
 
 /** The rollout timeout; a dropped connection gets as long as the rollout itself to come back, and at most a minute. */
-function readTimeout(inputs: Inputs, connection: Connection): number {
+function readTimeout(inputs: Inputs, connection: Connection | undefined): number {
   const timeoutMs = inputs.duration('timeout', '10m', { min: 10_000, max: 6 * 3_600_000 });
-  if (connection.ssh) connection.ssh.reconnectWithinMs = Math.min(60_000, timeoutMs);
+  if (connection?.ssh) connection.ssh.reconnectWithinMs = Math.min(60_000, timeoutMs);
   return timeoutMs;
 }
 
@@ -276,41 +355,50 @@ export function readRestoreSettings(
   return { connection, settings: readRolloutSettings(inputs, env, { tenant, registry, timeoutMs }) };
 }
 
-export function readDeploySettings(inputs: Inputs, env: NodeJS.ProcessEnv = process.env): DeploySettings {
+/** What a deploy step does, read from the inputs: everything but how to reach the managers. */
+export type DeployJob = Omit<DeploySettings, 'connection'>;
+
+/** The deploy's settings, the connection included, with the files read from the workspace (or `files`). */
+export function readDeploySettings(
+  inputs: Inputs,
+  env: NodeJS.ProcessEnv = process.env,
+  files?: RepoFiles,
+): DeploySettings {
+  return readDeploy(inputs, env, files, true) as DeploySettings;
+}
+
+/** The deploy's settings without a connection (the gate on a manager reaches no other machine). */
+export function readDeployJob(inputs: Inputs, env: NodeJS.ProcessEnv, files: RepoFiles): DeployJob {
+  return readDeploy(inputs, env, files, false);
+}
+
+function readDeploy(
+  inputs: Inputs,
+  env: NodeJS.ProcessEnv,
+  given: RepoFiles | undefined,
+  withConnection: boolean,
+): DeployJob & { connection?: Connection } {
   // Secrets first: masked before anything else can be logged.
   const secret = readSecretInputs(inputs);
 
   const tenant = Tenant.parse(inputs.required('client'), 'client');
-  const workspace = env.GITHUB_WORKSPACE ?? process.cwd();
+  const files = given ?? workspaceFiles(env.GITHUB_WORKSPACE ?? process.cwd());
   const lock = inputs.choice('lock', ['deploy', 'hold', 'release'] as const, 'deploy');
   const rollbackTo = inputs.optional('rollback-to');
   if (rollbackTo !== undefined) checkRollbackTarget(rollbackTo);
   const image = inputs.optional('image');
   if (image !== undefined) validateImageRef(image, 'image');
 
-  const connection = readConnection(inputs, secret.sshKey, secret.passphrase);
+  const connection = withConnection ? readConnection(inputs, secret.sshKey, secret.passphrase) : undefined;
 
-  let stackText = '';
   const stackFile = inputs.string('stack-file', 'stack.yml');
-  if (!rollbackTo && lock === 'deploy') {
-    const path = workspaceFile('stack-file', stackFile, workspace);
-    try {
-      stackText = readFileSync(path, 'utf8');
-    } catch (error) {
-      throw new ConfigurationError(`cannot read ${stackFile}: ${errorMessage(error)}`, 'stack-file');
-    }
-  }
+  const stackText = !rollbackTo && lock === 'deploy' ? files.text('stack-file', stackFile) : '';
   const configs = new Map<string, string>();
   for (const [name, path] of inputs.keyValues('configs', {
     keyPattern: SECRET_NAME,
     keyDescription: 'a config name: letters, digits, _ . -',
   })) {
-    const file = workspaceFile('configs', path.trim(), workspace);
-    try {
-      configs.set(name, readFileSync(file, 'utf8'));
-    } catch (error) {
-      throw new ConfigurationError(`cannot read ${path.trim()}: ${errorMessage(error)}`, 'configs');
-    }
+    configs.set(name, files.text('configs', path.trim()));
   }
 
   const registry = readRegistry(inputs, secret.registryPassword);
@@ -323,11 +411,11 @@ export function readDeploySettings(inputs: Inputs, env: NodeJS.ProcessEnv = proc
     env: envValues,
     secrets: secret.secrets,
     configs,
-    readFile: stackFileReader(workspace, stackFile),
+    readFile: files.stackReader(stackFile),
   };
   const settings = readRolloutSettings(inputs, env, { tenant, registry, timeoutMs });
   return {
-    connection,
+    ...(connection ? { connection } : {}),
     request: rollbackTo === undefined ? deployRequest(settings, stack) : rollbackRequest(settings, rollbackTo),
     lock,
     lockMessage: inputs.optional('lock-message'),

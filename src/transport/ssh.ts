@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
 import { formatDuration } from '../core/duration.js';
@@ -249,15 +250,21 @@ export class SshRunner implements CommandRunner {
           channel?.close();
         }, options.timeoutMs)
       : undefined;
+    const lines = options.onStdoutLine ? new LineSplitter(options.onStdoutLine) : undefined;
+    // A character split between two chunks is held until its last byte arrives.
+    const decoder = new StringDecoder('utf8');
     try {
       const result = await link.ssh.execCommand(line, {
         noTrim: true,
         ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
+        ...(lines ? { onStdout: (chunk: Buffer) => lines.push(decoder.write(chunk)) } : {}),
         onChannel: (c) => {
           channel = c;
           this.channels.add(c);
         },
       });
+      lines?.push(decoder.end());
+      lines?.flush();
       // No exit status with the link gone: the transport died under the command, not the command.
       if (result.code === null && !timedOut && link.lost) return { lost: link.lost, sent: true, refused: false };
       return { result: { code: result.code, stdout: result.stdout, stderr: result.stderr } };

@@ -6,6 +6,7 @@ import type { RunResult, StepState } from '../../core/run.js';
 import type { Connection } from '../../rollout/settings.js';
 import { releaseLock } from '../../state/lock.js';
 import type { SshTarget } from '../../transport/ssh.js';
+import { callGate, gateReleaseRequest } from '../../steps/gate-client.js';
 
 /** State keys the main step saves for the post step. */
 export const LOCK_STATE = 'lock';
@@ -16,8 +17,26 @@ export interface SwarmDeploySeams {
   connect: (connection: Connection, log: Log) => CommandRunner;
 }
 
-/** How to reach the managers, without the SSH key and its passphrase: those never go into the step state. */
-type SavedConnection = { local: boolean; ssh?: Omit<SshTarget, 'privateKey' | 'passphrase' | 'reconnectWithinMs'> };
+/**
+ * How to reach the managers, without the SSH key and its passphrase: those never go into the step
+ * state. `via: gate` when the main step spoke to the gate (the lock is then released through it).
+ */
+type SavedConnection = {
+  local: boolean;
+  ssh?: Omit<SshTarget, 'privateKey' | 'passphrase' | 'reconnectWithinMs'>;
+  via?: 'gate';
+};
+
+/** The saved connection, as the state holds it. */
+export function savedConnection(connection: Connection, via?: 'gate'): string {
+  let saved: SavedConnection = { local: connection.local };
+  if (connection.ssh) {
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    const { privateKey, passphrase, reconnectWithinMs, ...rest } = connection.ssh;
+    saved = { ...saved, ssh: rest };
+  }
+  return JSON.stringify(via ? { ...saved, via } : saved);
+}
 
 interface SavedLock {
   id: string;
@@ -30,14 +49,8 @@ interface SavedLock {
  * runner passes the step's inputs to the post step again, and the key is read from there.
  */
 export function postState(connection: Connection, lock: SavedLock): Record<string, string> {
-  let saved: SavedConnection = { local: connection.local };
-  if (connection.ssh) {
-    // eslint-disable-next-line @typescript-eslint/no-unused-vars
-    const { privateKey, passphrase, reconnectWithinMs, ...rest } = connection.ssh;
-    saved = { ...saved, ssh: rest };
-  }
   return {
-    [CONNECTION_STATE]: JSON.stringify(saved),
+    [CONNECTION_STATE]: savedConnection(connection),
     [LOCK_STATE]: JSON.stringify({ id: lock.id, name: lock.name }),
   };
 }
@@ -56,7 +69,13 @@ function readPostState(state: StepState): { connection: SavedConnection; lock: S
  * the SSH key (and its passphrase) is read, so a setting or stack file that no longer reads well
  * cannot keep the lock held.
  */
-export async function releaseLeftLock({ inputs, log, state, deps }: StepContext<SwarmDeploySeams>): Promise<RunResult> {
+export async function releaseLeftLock({
+  inputs,
+  log,
+  outputs,
+  state,
+  deps,
+}: StepContext<SwarmDeploySeams>): Promise<RunResult> {
   const saved = readPostState(state);
   if (!saved) return {};
   const { connection, lock } = saved;
@@ -69,6 +88,9 @@ export async function releaseLeftLock({ inputs, log, state, deps }: StepContext<
   const runner = deps.connect(ssh ? { local: connection.local, ssh } : { local: connection.local }, log);
   try {
     log.info(`The deploy step did not finish: releasing ${lock.name}`);
+    if (connection.via === 'gate') {
+      return await callGate(runner, gateReleaseRequest(lock, deps.env), { log, outputs, state });
+    }
     await releaseLock(runner, log, lock);
   } finally {
     await runner.close();

@@ -60,14 +60,28 @@ function literal(node: ts.Node | undefined): string | undefined {
   return node && (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) ? node.text : undefined;
 }
 
+/** The array literal a top-level `const NAME = [...]` (optionally `as const`) of the file holds. */
+function constantList(name: string, source: ts.SourceFile): ts.Expression | undefined {
+  for (const statement of source.statements) {
+    if (!ts.isVariableStatement(statement) || !(statement.declarationList.flags & ts.NodeFlags.Const)) continue;
+    for (const declaration of statement.declarationList.declarations) {
+      if (!ts.isIdentifier(declaration.name) || declaration.name.text !== name || !declaration.initializer) continue;
+      const value = declaration.initializer;
+      return ts.isAsExpression(value) ? value.expression : value;
+    }
+  }
+  return undefined;
+}
+
 /** The input names an identifier can hold where it is used as a name argument. */
 function resolveIdentifier(identifier: ts.Identifier, source: ts.SourceFile): string[] | undefined {
   for (let node: ts.Node | undefined = identifier.parent; node; node = node.parent) {
     if (ts.isForOfStatement(node) && ts.isVariableDeclarationList(node.initializer)) {
       const declared = node.initializer.declarations[0]?.name;
       if (declared && ts.isIdentifier(declared) && declared.text === identifier.text) {
-        if (!ts.isArrayLiteralExpression(node.expression)) return undefined;
-        const names = node.expression.elements.map((e) => literal(e));
+        const list = ts.isIdentifier(node.expression) ? constantList(node.expression.text, source) : node.expression;
+        if (list === undefined || !ts.isArrayLiteralExpression(list)) return undefined;
+        const names = list.elements.map((e) => literal(e));
         return names.every((n) => n !== undefined) ? (names as string[]) : undefined;
       }
     }
@@ -164,7 +178,7 @@ describe.each(ACTIONS.map((a) => [a]))('%s/action.yml and the code it runs', (ac
 });
 
 describe('the analysis itself', () => {
-  test('reads through literals, for…of lists and helper parameters; reports what it cannot tell', () => {
+  test('reads through literals, for…of lists (inline or a const of the file) and helper parameters; reports what it cannot tell', () => {
     const file = join(REPO_ROOT, 'test/fixtures/actions/input-reads.ts');
     const source = ts.createSourceFile(
       file,
@@ -174,13 +188,15 @@ describe('the analysis itself', () => {
         'function helper(inputs: unknown, input: string) { return inputs.boolean(input, false); }',
         "helper(inputs, 'd');",
         'const dynamic = `e`; inputs.string(dynamic, "");',
+        "const LISTED = ['f', 'g'] as const;",
+        'for (const name of LISTED) inputs.given(name);',
       ].join('\n'),
       ts.ScriptTarget.ES2022,
       true,
     );
     const reads: Reads = { names: new Set(), unresolved: [] };
     collectReads(source, reads);
-    expect([...reads.names].sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect([...reads.names].sort()).toEqual(['a', 'b', 'c', 'd', 'f', 'g']);
     expect(reads.unresolved).toEqual(['test/fixtures/actions/input-reads.ts:5: inputs.string(dynamic, "")']);
   });
 });
