@@ -211,37 +211,90 @@ function portAnswers(port: number): Promise<boolean> {
   });
 }
 
+/** An ed25519 key pair at `path` and `path.pub`, made once. */
+export function ed25519Key(path: string, comment: string): void {
+  if (!existsSync(path)) sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', path]);
+}
+
+/** The known_hosts line pinning a host key (`<key>.pub`) for an sshd on 127.0.0.1:port. */
+export function loopbackKnownHostsLine(hostKey: string, port: number): string {
+  const [type, key] = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/);
+  return `[127.0.0.1]:${port} ${type} ${key}`;
+}
+
+export interface LoopbackSshd {
+  /** Where its sshd_config is written. */
+  config: string;
+  port: number;
+  hostKey: string;
+  authorizedKeys: string;
+  pidFile: string;
+  /** sshd's own log (-E), which shows every connection it accepts. */
+  logPath: string;
+  /** The daemon's stdout and stderr. */
+  outPath: string;
+  /** Lines added to the configuration. */
+  extra?: string[];
+}
+
+/**
+ * Start an sshd on 127.0.0.1 that lets this machine's user in with a key only, detached and
+ * logging to files, and wait until it answers; returns its pid (the caller stops it by that pid).
+ */
+export async function startLoopbackSshd(sshd: LoopbackSshd): Promise<number> {
+  writeFileSync(
+    sshd.config,
+    [
+      `Port ${sshd.port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${sshd.hostKey}`,
+      `PidFile ${sshd.pidFile}`,
+      `AuthorizedKeysFile ${sshd.authorizedKeys}`,
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PermitRootLogin prohibit-password',
+      'StrictModes no',
+      'UsePAM no',
+      'LogLevel VERBOSE',
+      ...(sshd.extra ?? []),
+      '',
+    ].join('\n'),
+  );
+  mkdirSync('/run/sshd', { recursive: true });
+  const pid = daemon('/usr/sbin/sshd', ['-D', '-f', sshd.config, '-E', sshd.logPath], sshd.outPath);
+  try {
+    await waitFor('sshd', () => portAnswers(sshd.port), 20_000);
+  } catch (error) {
+    process.kill(pid, 'SIGTERM'); // never left running unrecorded
+    throw error;
+  }
+  return pid;
+}
+
 async function ensureSshd(state: LabState, say: Say): Promise<LabInfo['ssh']> {
   const dir = join(LAB_DIR, 'ssh');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const hostKey = join(dir, 'host_ed25519');
   const clientKey = join(dir, 'id_ed25519');
-  if (!existsSync(hostKey))
-    sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'swarm-deploy-lab-host', '-f', hostKey]);
-  if (!existsSync(clientKey))
-    sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'swarm-deploy-lab-client', '-f', clientKey]);
+  ed25519Key(hostKey, 'swarm-deploy-lab-host');
+  ed25519Key(clientKey, 'swarm-deploy-lab-client');
   writeFileSync(join(dir, 'authorized_keys'), readFileSync(`${clientKey}.pub`));
   chmodSync(join(dir, 'authorized_keys'), 0o600);
   const user = userInfo().username;
   const logPath = join(LAB_DIR, 'sshd.log');
   if (!(state.sshPort && alive(state.started.sshd) && (await portAnswers(state.sshPort)))) {
     const port = await freePort();
-    const config = join(dir, 'sshd_config');
-    writeFileSync(
-      config,
-      [
-        `Port ${port}`,
-        'ListenAddress 127.0.0.1',
-        `HostKey ${hostKey}`,
-        `PidFile ${join(LAB_DIR, 'sshd.pid')}`,
-        `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-        'PubkeyAuthentication yes',
-        'PasswordAuthentication no',
-        'KbdInteractiveAuthentication no',
-        'PermitRootLogin prohibit-password',
-        'StrictModes no',
-        'UsePAM no',
-        'LogLevel VERBOSE',
+    say(`lab: starting sshd on 127.0.0.1:${port}`);
+    state.started.sshd = await startLoopbackSshd({
+      config: join(dir, 'sshd_config'),
+      port,
+      hostKey,
+      authorizedKeys: join(dir, 'authorized_keys'),
+      pidFile: join(LAB_DIR, 'sshd.pid'),
+      logPath,
+      outPath: join(LAB_DIR, 'sshd.out'),
+      extra: [
         'MaxSessions 64',
         'MaxStartups 64:30:128',
         `AllowUsers ${user}`,
@@ -250,24 +303,18 @@ async function ensureSshd(state: LabState, say: Say): Promise<LabInfo['ssh']> {
         // runs its deploy user's commands without such a set-up: a shell level of 1 keeps bash from it.
         'SetEnv SHLVL=1',
         'Subsystem sftp internal-sftp',
-        '',
-      ].join('\n'),
-    );
-    mkdirSync('/run/sshd', { recursive: true });
-    say(`lab: starting sshd on 127.0.0.1:${port}`);
-    state.started.sshd = daemon('/usr/sbin/sshd', ['-D', '-f', config, '-E', logPath], join(LAB_DIR, 'sshd.out'));
+      ],
+    });
     state.sshPort = port;
     writeState(state);
-    await waitFor('sshd', () => portAnswers(port), 20_000);
   }
   const port = state.sshPort as number;
-  const [type, key] = readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/);
   return {
     host: '127.0.0.1',
     port,
     user,
     privateKeyPath: clientKey,
-    knownHostsLine: `[127.0.0.1]:${port} ${type} ${key}`,
+    knownHostsLine: loopbackKnownHostsLine(hostKey, port),
     logPath,
   };
 }

@@ -68,6 +68,8 @@ export interface JobDefinition {
   with?: TemplateToken;
   secrets?: TemplateToken;
   inheritSecrets: boolean;
+  /** The runner labels asked for: a label, a list, or an expression giving either. */
+  runsOn?: TemplateToken;
   /** Accepted and shown, not enforced: concurrency, permissions, environment, runs-on. */
   shown: Record<string, TemplateToken>;
   line: number | undefined;
@@ -126,6 +128,34 @@ const EVENTS = new Set(['push', 'workflow_dispatch', 'workflow_call']);
 
 function refuse(file: string, token: TemplateToken | undefined, what: string): never {
   throw new WorkflowError(`${where(file, token)}: ${what} is not supported by the local workflow runner`);
+}
+
+/** The labels of this machine as a runner: `ubuntu-*` (what GitHub-hosted jobs run on) or a self-hosted Linux x64 runner. */
+const SELF_HOSTED_LABELS = new Set(['self-hosted', 'linux', 'x64']);
+
+/** The labels of a literal `runs-on`: one label or a list of them (undefined for anything else). */
+function labelsOf(token: TemplateToken): unknown {
+  if (isString(token)) return token.value;
+  if (isSequence(token)) return [...token].map((item) => (isString(item) ? item.value : undefined));
+  return undefined;
+}
+
+/**
+ * The steps run on this Linux machine: a job may ask for `ubuntu-*`, or for a self-hosted runner
+ * by labels this machine has (`self-hosted`, `linux`, `x64`, in any case). Anything else is
+ * refused, naming what was asked for.
+ */
+export function checkRunsOn(file: string, token: TemplateToken | undefined, labels: unknown): void {
+  const list = typeof labels === 'string' ? [labels] : Array.isArray(labels) ? (labels as unknown[]) : [];
+  const runsHere =
+    list.length > 0 &&
+    list.every((label) => typeof label === 'string') &&
+    ((list.length === 1 && /^ubuntu-/.test(list[0] as string)) ||
+      list.every((label) => SELF_HOSTED_LABELS.has((label as string).toLowerCase())));
+  if (!runsHere) {
+    const asked = typeof labels === 'string' ? labels : (JSON.stringify(labels) ?? 'nothing');
+    refuse(file, token, `runs-on: ${asked}`);
+  }
 }
 
 function mapping(file: string, token: TemplateToken, what: string): MappingToken {
@@ -271,12 +301,12 @@ function jobDefinition(file: string, id: string, token: TemplateToken, parsed: P
       case 'if':
         ifToken = value;
         break;
-      case 'runs-on': {
-        const label = isString(value) ? value.value : '';
-        // The steps run on this Linux machine, as they would on ubuntu-latest.
-        if (!/^ubuntu-/.test(label)) refuse(file, value, `runs-on: ${label || 'an expression or a list'}`);
+      case 'runs-on':
+        // A literal label is checked now; an expression (a caller's `runs-on` input) when the job
+        // starts, where its inputs are known (run.ts, runnerLabels).
+        if (!isBasicExpression(value)) checkRunsOn(file, value, labelsOf(value));
+        job.runsOn = value;
         break;
-      }
       case 'env':
         job.env = value;
         break;

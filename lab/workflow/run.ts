@@ -31,6 +31,7 @@ import {
 import { packActionPath, packWorkflowPath } from './pack-uses.js';
 import { runScript } from './run-script.js';
 import {
+  checkRunsOn,
   loadWorkflow,
   type InputDefinition,
   type JobDefinition,
@@ -449,6 +450,8 @@ async function runJobs(
       run.result = called.result;
       run.outputs = called.outputs;
     } else {
+      // `runs-on` may be an expression of the caller's inputs: evaluated, then checked, as the job starts.
+      if (job.runsOn !== undefined) checkRunsOn(workflow.file, job.runsOn, evaluateToken(job.runsOn, scope));
       state.jobs.push(run);
       state.options.reporter?.jobStarted?.(run);
       await runSteps(state, level, job, needs, run);

@@ -6,7 +6,7 @@ import { describeResult, runDeploy, type DeployResult } from '../rollout/deploy.
 import { formatDiff } from '../rollout/plan.js';
 import { shortImage } from '../rollout/watch.js';
 import { EXIT_FAILURE, EXIT_OK, type CliIo, type Command } from './command.js';
-import { readNamedFile } from './connection.js';
+import { agentSocket, readNamedFile } from './connection.js';
 import {
   cliActor,
   cliInputs,
@@ -301,7 +301,7 @@ export function cliSettings(
   deps: OperatorDeps,
   log: ReturnType<typeof cliLog>,
 ): DeploySettings {
-  const settings = readDeploySettings(cliInputs(values, log), cliEnv(io, deps));
+  const settings = readDeploySettings(cliInputs(values, log), cliEnv(io, deps), undefined, agentSocket(deps.env));
   settings.request.actor ??= cliActor(deps.env);
   return settings;
 }
@@ -328,6 +328,7 @@ export async function cliRestoreSettings(
       log,
     ),
     cliEnv(io, deps),
+    agentSocket(deps.env),
   );
   read.settings.actor ??= cliActor(deps.env);
   return read;

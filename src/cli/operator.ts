@@ -14,7 +14,15 @@ import { openRunner } from '../transport/connect.js';
 import { LockError } from '../state/lock.js';
 import type { CommandRunner } from '../core/exec.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError, type CliIo, type Command } from './command.js';
-import { CONNECTION_ENV, CONNECTION_HELP, connectionInputs, connectionOptions, PASSPHRASE_ENV } from './connection.js';
+import {
+  agentSocket,
+  CONNECTION_ENV,
+  CONNECTION_HELP,
+  CONNECTION_INPUT,
+  connectionInputs,
+  connectionOptions,
+  PASSPHRASE_ENV,
+} from './connection.js';
 
 /** The command's side effects that tests replace: the transport, the environment, stdin. */
 export interface OperatorDeps {
@@ -75,7 +83,12 @@ export function cliActor(env: NodeJS.ProcessEnv): string {
 
 /** The flag (or environment variable) behind each field whose flag is not `--<field>`. */
 const FLAGS: Record<string, string> = {
-  ...Object.fromEntries(Object.entries(CONNECTION_ENV).map(([input, env]) => [input, `--${input} (or ${env})`])),
+  ...Object.fromEntries(
+    Object.entries(CONNECTION_ENV).map(([flag, env]) => [
+      CONNECTION_INPUT[flag as keyof typeof CONNECTION_ENV] ?? flag,
+      `--${flag} (or ${env})`,
+    ]),
+  ),
   'ssh-key-passphrase': PASSPHRASE_ENV,
   secrets: '--secrets-file',
   'registry-password': '--registry-password-file (or SWARM_DEPLOY_REGISTRY_PASSWORD)',
@@ -218,7 +231,7 @@ export function operatorCommand<O extends OptionsConfig>(
         deps,
         log,
         connectionInputs: inputs,
-        connection: () => readConnection(cliInputs(inputs(), log)),
+        connection: () => readConnection(cliInputs(inputs(), log), undefined, agentSocket(deps.env)),
       };
       return operate(io, spec.name, log, () => spec.body(run), spec.flags);
     },

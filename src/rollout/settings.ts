@@ -21,7 +21,7 @@ import {
 import { parseKnownHosts } from '../transport/known-hosts.js';
 import { validateImageRef } from '../core/names.js';
 import { Tenant } from '../core/tenant.js';
-import type { SshTarget } from '../transport/ssh.js';
+import type { JumpHost, SshTarget } from '../transport/ssh.js';
 
 export type LockAction = 'deploy' | 'hold' | 'release';
 
@@ -175,45 +175,111 @@ export function requestFiles(files: Readonly<Record<string, string>>): RepoFiles
   };
 }
 
+/** `host`, `host:port` or `[v6]:port`; the port defaults to `port`. */
+function hostPort(entry: string, port: number, field: string): { host: string; port: number } {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+))(?::(\d{1,5}))?$/.exec(entry);
+  if (!match) throw new ConfigurationError(`"${entry}" is not a host name or address (optionally host:port)`, field);
+  const p = match[3] ? Number(match[3]) : port;
+  if (p < 1 || p > 65535) throw new ConfigurationError(`port ${p} of "${entry}" is out of range`, field);
+  return { host: (match[1] ?? match[2]) as string, port: p };
+}
+
 function hostList(inputs: Inputs, port: number): { host: string; port: number }[] {
-  return inputs.list('host').map((entry) => {
-    const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+))(?::(\d{1,5}))?$/.exec(entry);
-    if (!match) throw new ConfigurationError(`"${entry}" is not a host name or address (optionally host:port)`, 'host');
-    const p = match[3] ? Number(match[3]) : port;
-    if (p < 1 || p > 65535) throw new ConfigurationError(`port ${p} of "${entry}" is out of range`, 'host');
-    return { host: (match[1] ?? match[2]) as string, port: p };
-  });
+  return inputs.list('host').map((entry) => hostPort(entry, port, 'host'));
+}
+
+/** A user name as OpenSSH accepts it: no spaces, no `@`, nothing that could read as an option. */
+const SSH_USER = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/**
+ * The `jump-host` input: `[user@]host[:port]` of a bastion in front of the managers, or nothing
+ * (direct). Its user defaults to the managers' user, its port to 22, and it logs in with
+ * `jump-ssh-key` when given, else with the managers' key.
+ */
+export function parseJumpHost(
+  value: string | undefined,
+  defaults: { user: string; privateKey?: string | undefined },
+): JumpHost | undefined {
+  if (value === undefined) return undefined;
+  const at = value.lastIndexOf('@');
+  const user = at < 0 ? defaults.user : value.slice(0, at);
+  if (!SSH_USER.test(user)) {
+    throw new ConfigurationError(
+      `"${value}": the user before @ must be a plain user name (letters, digits, _ . -)`,
+      'jump-host',
+    );
+  }
+  if (value.slice(at + 1).includes(',') || /\s/.test(value)) {
+    throw new ConfigurationError(`"${value}" must be one jump host: [user@]host[:port]`, 'jump-host');
+  }
+  const { host, port } = hostPort(value.slice(at + 1), 22, 'jump-host');
+  return { host, port, user, privateKey: defaults.privateKey };
+}
+
+/** The secret inputs of the connection, read (and masked) before anything else. */
+export interface ConnectionSecrets {
+  sshKey: string | undefined;
+  passphrase: string | undefined;
+  /** The jump host's own key; empty means the managers' key logs in to it too. */
+  jumpKey: string | undefined;
+}
+
+export function readConnectionSecrets(inputs: Inputs): ConnectionSecrets {
+  return {
+    sshKey: inputs.secret('ssh-key'),
+    passphrase: inputs.secret('ssh-key-passphrase'),
+    jumpKey: inputs.secret('jump-ssh-key'),
+  };
+}
+
+/** How the CLI differs: it may sign with a running ssh-agent when no key file is given. */
+export interface ConnectionOptions {
+  /** An ssh-agent socket (SSH_AUTH_SOCK), used when no ssh-key is given; empty when the CLI found none. */
+  agent?: string | undefined;
 }
 
 /**
- * The managers and how to reach them (`host`, `port`, `user`, `ssh-key`, `known-hosts`). The CLI's
- * read-only commands need only this part; a deploy reads it as part of its settings.
+ * The managers and how to reach them (`host`, `port`, `user`, `ssh-key`, `known-hosts`,
+ * `jump-host`, `jump-ssh-key`). The CLI's read-only commands need only this part; a deploy reads
+ * it as part of its settings.
  */
 export function readConnection(
   inputs: Inputs,
-  sshKey = inputs.secret('ssh-key'),
-  passphrase = inputs.secret('ssh-key-passphrase'),
+  secrets: ConnectionSecrets = readConnectionSecrets(inputs),
+  options: ConnectionOptions = {},
 ): Connection {
   const port = inputs.integer('port', 22, { min: 1, max: 65535 });
   const hosts = hostList(inputs, port);
   if (hosts.length === 0) throw new ConfigurationError('is required: one or more manager hosts, or "local"', 'host');
   const local = hosts.length === 1 && hosts[0]?.host === 'local';
   if (local) return { local };
-  if (!sshKey) throw new ConfigurationError('is required to reach the managers over SSH', 'ssh-key');
+  const agent = secrets.sshKey ? undefined : options.agent || undefined;
+  if (!secrets.sshKey && !agent) {
+    throw new ConfigurationError(
+      options.agent === undefined
+        ? 'is required to reach the managers over SSH'
+        : 'is required to reach the managers over SSH (or a running ssh-agent: SSH_AUTH_SOCK)',
+      'ssh-key',
+    );
+  }
   const knownHosts = inputs.optional('known-hosts');
   if (!knownHosts) {
     throw new ConfigurationError(
-      "is required: host keys are pinned, never trusted on first use. Give the managers' known_hosts lines (ssh-keyscan, checked against ssh-keygen -lf on the host) or SHA256: fingerprints",
+      "is required: host keys are pinned, never trusted on first use. Give the managers' (and the jump host's) known_hosts lines (ssh-keyscan, checked against ssh-keygen -lf on the host) or SHA256: fingerprints",
       'known-hosts',
     );
   }
+  const user = inputs.string('user', 'deploy');
+  const jump = parseJumpHost(inputs.optional('jump-host'), { user, privateKey: secrets.jumpKey });
   return {
     local,
     ssh: {
       hosts,
-      user: inputs.string('user', 'deploy'),
-      privateKey: sshKey,
-      passphrase,
+      user,
+      privateKey: secrets.sshKey,
+      passphrase: secrets.passphrase,
+      ...(agent ? { agent } : {}),
+      ...(jump ? { jump } : {}),
       knownHosts: parseKnownHosts(knownHosts),
     },
   };
@@ -246,16 +312,14 @@ export function githubContext(env: NodeJS.ProcessEnv = process.env): {
 
 /** The secret-bearing inputs, read (and masked) before any other input. */
 interface SecretInputs {
-  sshKey: string | undefined;
-  passphrase: string | undefined;
+  connection: ConnectionSecrets;
   registryPassword: string | undefined;
   secrets: Map<string, string>;
 }
 
 function readSecretInputs(inputs: Inputs): SecretInputs {
   return {
-    sshKey: inputs.secret('ssh-key'),
-    passphrase: inputs.secret('ssh-key-passphrase'),
+    connection: readConnectionSecrets(inputs),
     registryPassword: inputs.secret('registry-password'),
     secrets: inputs.keyValues('secrets', {
       secret: true,
@@ -346,10 +410,11 @@ function readRolloutSettings(
 export function readRestoreSettings(
   inputs: Inputs,
   env: NodeJS.ProcessEnv = process.env,
+  options: ConnectionOptions = {},
 ): { connection: Connection; settings: RolloutSettings } {
   const secret = readSecretInputs(inputs);
   const tenant = Tenant.parse(inputs.required('client'), 'client');
-  const connection = readConnection(inputs, secret.sshKey, secret.passphrase);
+  const connection = readConnection(inputs, secret.connection, options);
   const registry = readRegistry(inputs, secret.registryPassword);
   const timeoutMs = readTimeout(inputs, connection);
   return { connection, settings: readRolloutSettings(inputs, env, { tenant, registry, timeoutMs }) };
@@ -363,20 +428,22 @@ export function readDeploySettings(
   inputs: Inputs,
   env: NodeJS.ProcessEnv = process.env,
   files?: RepoFiles,
+  options: ConnectionOptions = {},
 ): DeploySettings {
-  return readDeploy(inputs, env, files, true) as DeploySettings;
+  return readDeploy(inputs, env, files, options) as DeploySettings;
 }
 
 /** The deploy's settings without a connection (the gate on a manager reaches no other machine). */
 export function readDeployJob(inputs: Inputs, env: NodeJS.ProcessEnv, files: RepoFiles): DeployJob {
-  return readDeploy(inputs, env, files, false);
+  return readDeploy(inputs, env, files, undefined);
 }
 
 function readDeploy(
   inputs: Inputs,
   env: NodeJS.ProcessEnv,
   given: RepoFiles | undefined,
-  withConnection: boolean,
+  /** How to connect, or undefined for no connection (the gate on a manager reaches no other machine). */
+  connectionOptions: ConnectionOptions | undefined,
 ): DeployJob & { connection?: Connection } {
   // Secrets first: masked before anything else can be logged.
   const secret = readSecretInputs(inputs);
@@ -389,7 +456,7 @@ function readDeploy(
   const image = inputs.optional('image');
   if (image !== undefined) validateImageRef(image, 'image');
 
-  const connection = withConnection ? readConnection(inputs, secret.sshKey, secret.passphrase) : undefined;
+  const connection = connectionOptions ? readConnection(inputs, secret.connection, connectionOptions) : undefined;
 
   const stackFile = inputs.string('stack-file', 'stack.yml');
   const stackText = !rollbackTo && lock === 'deploy' ? files.text('stack-file', stackFile) : '';

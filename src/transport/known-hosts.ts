@@ -144,7 +144,7 @@ export function verifyHostKey(pins: PinnedKey[], host: string, port: number, key
   }
   if (forHost.some((pin) => !pin.revoked && pin.fingerprint === fingerprint)) return { ok: true };
   const how =
-    `Obtain the right line from a trusted path, e.g. on the manager itself: ` +
+    `Obtain the right line from a trusted path, e.g. on the host itself: ` +
     `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub (fingerprint) or ` +
     `\`ssh-keyscan -p ${port} ${host}\` compared against that fingerprint, and put it in the known-hosts input (a secret such as SWARM_KNOWN_HOSTS).`;
   if (forHost.length === 0) {

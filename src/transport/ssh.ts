@@ -1,4 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
+import type { Duplex } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
 import type { ClientChannel } from 'ssh2';
 import { formatDuration } from '../core/duration.js';
@@ -17,12 +18,26 @@ import {
   type StreamHandle,
 } from '../core/exec.js';
 
+/** A jump host (bastion) in front of the managers: its own address and login, the same pinned keys. */
+export interface JumpHost {
+  host: string;
+  port: number;
+  user: string;
+  /** The bastion's own key; when absent, the managers' key (or agent) logs in to it too. */
+  privateKey?: string | undefined;
+}
+
 export interface SshTarget {
   /** Managers in order of preference; the next is tried only when one is unreachable. */
   hosts: { host: string; port: number }[];
   user: string;
-  privateKey: string;
+  /** The private key; when absent, the ssh-agent at `agent` signs (the CLI). */
+  privateKey?: string | undefined;
   passphrase?: string | undefined;
+  /** An ssh-agent socket (SSH_AUTH_SOCK), used when there is no private key. */
+  agent?: string | undefined;
+  /** Reach the managers through this bastion: a direct-tcpip channel from it carries their SSH sessions. */
+  jump?: JumpHost | undefined;
   knownHosts: PinnedKey[];
   readyTimeoutMs?: number;
   /** How long a dropped connection may take to come back before commands fail (default 60 s). */
@@ -43,9 +58,23 @@ function hostKeyAlgorithms(types: string[] | undefined): string[] | undefined {
   return types.flatMap((t) => (t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t]));
 }
 
+/** One SSH hop: a manager, or the jump host in front of it. */
+interface Hop {
+  host: string;
+  port: number;
+  user: string;
+  privateKey?: string | undefined;
+  passphrase?: string | undefined;
+  role: 'manager' | 'jump host';
+  /** Through a bastion: the channel it opened to the manager, which carries this session. */
+  sock?: Duplex | undefined;
+}
+
 /** One opened connection. `lost` is set by the first sign that it is gone, whoever sees it. */
 interface Link {
   ssh: NodeSSH;
+  /** The jump host the session runs through, closed with it. */
+  bastion: NodeSSH | undefined;
   at: { host: string; port: number };
   lost: string | undefined;
 }
@@ -82,7 +111,8 @@ export class SshRunner implements CommandRunner {
 
   get description(): string {
     const at = this.last ?? this.target.hosts[0];
-    return `ssh ${this.target.user}@${at?.host}:${at?.port}`;
+    const jump = this.target.jump;
+    return `ssh ${this.target.user}@${at?.host}:${at?.port}${jump ? ` via ${jump.user}@${jump.host}:${jump.port}` : ''}`;
   }
 
   private get reconnectWithinMs(): number {
@@ -112,6 +142,7 @@ export class SshRunner implements CommandRunner {
     if (link.lost) return;
     link.lost = reason;
     link.ssh.dispose();
+    link.bastion?.dispose();
   }
 
   /**
@@ -148,69 +179,144 @@ export class SshRunner implements CommandRunner {
     }
   }
 
-  /** One pass over the managers in order; unreachable ones are listed, refusals thrown. */
+  /**
+   * One pass over the managers in order; unreachable ones are listed, refusals thrown. With a jump
+   * host, the bastion is connected (its host key checked like a manager's, before anything else is
+   * sent) and each manager's SSH session runs inside a direct-tcpip channel it opens.
+   */
   private async openConnection(reconnect: boolean): Promise<{ link: Link } | { failures: string[] }> {
     const failures: string[] = [];
-    for (const [index, target] of this.target.hosts.entries()) {
-      const ssh = new NodeSSH();
-      let rejection: string | undefined;
-      try {
-        const algorithms = hostKeyAlgorithms(pinnedKeyTypes(this.target.knownHosts, target.host, target.port));
-        await ssh.connect({
-          host: target.host,
-          port: target.port,
-          username: this.target.user,
-          privateKey: this.target.privateKey,
-          ...(this.target.passphrase ? { passphrase: this.target.passphrase } : {}),
-          readyTimeout: this.target.readyTimeoutMs ?? 15_000,
-          keepaliveInterval: 10_000,
-          ...(algorithms ? { algorithms: { serverHostKey: algorithms } } : {}),
-          hostVerifier: (key: Buffer) => {
-            const verdict = verifyHostKey(this.target.knownHosts, target.host, target.port, key);
-            if (!verdict.ok) rejection = verdict.reason;
-            return verdict.ok;
-          },
-        } as Parameters<NodeSSH['connect']>[0]);
-      } catch (error) {
-        ssh.dispose();
-        if (rejection) throw new ConnectionError(rejection);
-        const message = errorMessage(error);
-        if (/authentication methods failed|All configured authentication/i.test(message)) {
-          throw new ConnectionError(
-            `SSH authentication as ${this.target.user} failed on ${target.host}:${target.port}: check the ssh-key input and the manager's authorized_keys`,
-          );
-        }
-        if (/no matching host key format/i.test(message)) {
-          throw new ConnectionError(
-            `${target.host}:${target.port} offers no host key of a type pinned in known-hosts (${message}); add its current key line`,
-          );
-        }
-        if (!UNREACHABLE.test(message)) {
-          throw new ConnectionError(`SSH to ${target.host}:${target.port} failed: ${message}`);
-        }
-        failures.push(`${target.host}:${target.port} (${message})`);
-        const next = this.target.hosts[index + 1];
-        if (next)
-          this.log.warning(
-            `Manager ${target.host}:${target.port} is unreachable (${message}); trying ${next.host}:${next.port}`,
-          );
-        continue;
-      }
-      const link: Link = { ssh, at: target, lost: undefined };
-      // A socket error with no listener would be thrown from the event loop, past every caller:
-      // listen for the connection's whole life, and mark the link lost at its first sign of death.
-      ssh.connection?.on('error', (error: Error) => this.markLost(link, error.message));
-      ssh.connection?.on('end', () => this.markLost(link, 'the manager closed the connection'));
-      ssh.connection?.on('close', () => this.markLost(link, 'the connection closed'));
-      this.link = link;
-      this.last = target;
-      this.connections += 1;
-      this.log.info(
-        `${reconnect ? 'Reconnected' : 'Connected'} to manager ${target.host}:${target.port} as ${this.target.user} (host key verified)`,
-      );
-      return { link };
+    const jump = this.target.jump;
+    let bastion: NodeSSH | undefined;
+    if (jump) {
+      const opened = await this.connectHop({
+        ...jump,
+        privateKey: jump.privateKey ?? this.target.privateKey,
+        passphrase: jump.privateKey === undefined ? this.target.passphrase : undefined,
+        role: 'jump host',
+      });
+      if ('unreachable' in opened) return { failures: [`jump host ${jump.host}:${jump.port} (${opened.unreachable})`] };
+      bastion = opened.ssh;
     }
-    return { failures };
+    try {
+      for (const [index, target] of this.target.hosts.entries()) {
+        const opened = await this.connectManager(target, bastion);
+        if ('unreachable' in opened) {
+          failures.push(`${target.host}:${target.port} (${opened.unreachable})`);
+          const next = this.target.hosts[index + 1];
+          if (next)
+            this.log.warning(
+              `Manager ${target.host}:${target.port} is unreachable (${opened.unreachable}); trying ${next.host}:${next.port}`,
+            );
+          continue;
+        }
+        const link: Link = { ssh: opened.ssh, bastion, at: target, lost: undefined };
+        bastion = undefined; // the link owns it now
+        // A socket error with no listener would be thrown from the event loop, past every caller:
+        // listen for the connection's whole life, and mark the link lost at its first sign of death.
+        // Through a bastion, either hop going down loses the link.
+        for (const [hop, what] of [
+          [link.ssh, 'the manager'],
+          [link.bastion, 'the jump host'],
+        ] as const) {
+          hop?.connection?.on('error', (error: Error) => this.markLost(link, error.message));
+          hop?.connection?.on('end', () => this.markLost(link, `${what} closed the connection`));
+          hop?.connection?.on('close', () => this.markLost(link, 'the connection closed'));
+        }
+        this.link = link;
+        this.last = target;
+        this.connections += 1;
+        const via = jump ? ` through jump host ${jump.host}:${jump.port}` : '';
+        this.log.info(
+          `${reconnect ? 'Reconnected' : 'Connected'} to manager ${target.host}:${target.port}${via} as ${this.target.user} (host keys verified)`,
+        );
+        return { link };
+      }
+      return { failures };
+    } finally {
+      bastion?.dispose();
+    }
+  }
+
+  /** A manager's SSH session: straight to it, or inside a channel the bastion opens to it. */
+  private async connectManager(
+    target: { host: string; port: number },
+    bastion: NodeSSH | undefined,
+  ): Promise<{ ssh: NodeSSH } | { unreachable: string }> {
+    let sock: Duplex | undefined;
+    if (bastion) {
+      try {
+        sock = await bastion.forwardOut('127.0.0.1', 0, target.host, target.port);
+      } catch (error) {
+        // The bastion could not reach the manager (refused, no route): the manager is unreachable.
+        return { unreachable: `through the jump host: ${errorMessage(error)}` };
+      }
+    }
+    return this.connectHop({
+      ...target,
+      user: this.target.user,
+      privateKey: this.target.privateKey,
+      passphrase: this.target.passphrase,
+      role: 'manager',
+      sock,
+    });
+  }
+
+  /**
+   * One SSH hop, its host key checked against the pinned keys before authentication. Refusals
+   * (host key, authentication, anything not a network failure) are thrown, naming the hop;
+   * an unreachable hop is returned, for the caller to try the next manager or to wait.
+   */
+  private async connectHop(hop: Hop): Promise<{ ssh: NodeSSH } | { unreachable: string }> {
+    const ssh = new NodeSSH();
+    const name = `${hop.role} ${hop.host}:${hop.port}`;
+    let rejection: string | undefined;
+    try {
+      const algorithms = hostKeyAlgorithms(pinnedKeyTypes(this.target.knownHosts, hop.host, hop.port));
+      await ssh.connect({
+        host: hop.host,
+        port: hop.port,
+        ...(hop.sock ? { sock: hop.sock } : {}),
+        username: hop.user,
+        ...(hop.privateKey ? { privateKey: hop.privateKey } : { agent: this.target.agent }),
+        ...(hop.privateKey && hop.passphrase ? { passphrase: hop.passphrase } : {}),
+        readyTimeout: this.target.readyTimeoutMs ?? 15_000,
+        keepaliveInterval: 10_000,
+        ...(algorithms ? { algorithms: { serverHostKey: algorithms } } : {}),
+        hostVerifier: (key: Buffer) => {
+          const verdict = verifyHostKey(this.target.knownHosts, hop.host, hop.port, key);
+          if (!verdict.ok) rejection = verdict.reason;
+          return verdict.ok;
+        },
+      } as Parameters<NodeSSH['connect']>[0]);
+    } catch (error) {
+      ssh.dispose();
+      if (rejection) throw new ConnectionError(hop.role === 'manager' ? rejection : `Refusing ${name}: ${rejection}`);
+      const message = errorMessage(error);
+      if (/authentication methods failed|All configured authentication/i.test(message)) {
+        const key = hop.privateKey
+          ? hop.role === 'manager'
+            ? 'the ssh-key input'
+            : 'its key'
+          : "the ssh-agent's keys";
+        throw new ConnectionError(
+          `SSH authentication as ${hop.user} failed on ${name}: check ${key} and the ${hop.role}'s authorized_keys`,
+        );
+      }
+      if (/no matching host key format/i.test(message)) {
+        throw new ConnectionError(
+          `${name} offers no host key of a type pinned in known-hosts (${message}); add its current key line`,
+        );
+      }
+      if (!UNREACHABLE.test(message)) throw new ConnectionError(`SSH to ${name} failed: ${message}`);
+      return { unreachable: message };
+    }
+    if (hop.role !== 'manager') {
+      // Errors of the bastion's socket while the manager's session is being set up must have a
+      // listener; once a link owns it, the link's listeners take over.
+      ssh.connection?.on('error', () => undefined);
+    }
+    return { ssh };
   }
 
   async run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
@@ -324,5 +430,6 @@ export class SshRunner implements CommandRunner {
     const link = this.link;
     this.link = undefined;
     link?.ssh.dispose();
+    link?.bastion?.dispose();
   }
 }

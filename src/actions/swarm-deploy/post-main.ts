@@ -3,9 +3,9 @@ import { ConfigurationError } from '../../core/errors.js';
 import type { CommandRunner } from '../../core/exec.js';
 import type { Log } from '../../core/log.js';
 import type { RunResult, StepState } from '../../core/run.js';
-import type { Connection } from '../../rollout/settings.js';
+import { readConnectionSecrets, type Connection } from '../../rollout/settings.js';
 import { releaseLock } from '../../state/lock.js';
-import type { SshTarget } from '../../transport/ssh.js';
+import type { JumpHost, SshTarget } from '../../transport/ssh.js';
 import { callGate, gateReleaseRequest } from '../../steps/gate-client.js';
 
 /** State keys the main step saves for the post step. */
@@ -18,12 +18,14 @@ export interface SwarmDeploySeams {
 }
 
 /**
- * How to reach the managers, without the SSH key and its passphrase: those never go into the step
+ * How to reach the managers, without the SSH keys and the passphrase: those never go into the step
  * state. `via: gate` when the main step spoke to the gate (the lock is then released through it).
  */
 type SavedConnection = {
   local: boolean;
-  ssh?: Omit<SshTarget, 'privateKey' | 'passphrase' | 'reconnectWithinMs'>;
+  ssh?: Omit<SshTarget, 'privateKey' | 'passphrase' | 'reconnectWithinMs' | 'jump'> & {
+    jump?: Omit<JumpHost, 'privateKey'>;
+  };
   via?: 'gate';
 };
 
@@ -32,8 +34,11 @@ export function savedConnection(connection: Connection, via?: 'gate'): string {
   let saved: SavedConnection = { local: connection.local };
   if (connection.ssh) {
     // eslint-disable-next-line @typescript-eslint/no-unused-vars
-    const { privateKey, passphrase, reconnectWithinMs, ...rest } = connection.ssh;
-    saved = { ...saved, ssh: rest };
+    const { privateKey, passphrase, reconnectWithinMs, jump, ...rest } = connection.ssh;
+    saved = {
+      ...saved,
+      ssh: { ...rest, ...(jump ? { jump: { host: jump.host, port: jump.port, user: jump.user } } : {}) },
+    };
   }
   return JSON.stringify(via ? { ...saved, via } : saved);
 }
@@ -66,7 +71,7 @@ function readPostState(state: StepState): { connection: SavedConnection; lock: S
  * The post step (post-if: always()): releases the client's deploy lock when the main step did not
  * (cancelled, killed, crashed). When the main step finished, there is nothing to do and no
  * connection is opened. Everything comes from the state the main step saved; of the inputs only
- * the SSH key (and its passphrase) is read, so a setting or stack file that no longer reads well
+ * the SSH keys (and the passphrase) are read, so a setting or stack file that no longer reads well
  * cannot keep the lock held.
  */
 export async function releaseLeftLock({
@@ -81,9 +86,15 @@ export async function releaseLeftLock({
   const { connection, lock } = saved;
   let ssh: SshTarget | undefined;
   if (connection.ssh) {
-    const privateKey = inputs.secret('ssh-key');
-    if (!privateKey) throw new ConfigurationError('is required to reach the managers over SSH', 'ssh-key');
-    ssh = { ...connection.ssh, privateKey, passphrase: inputs.secret('ssh-key-passphrase') };
+    const secrets = readConnectionSecrets(inputs);
+    if (!secrets.sshKey) throw new ConfigurationError('is required to reach the managers over SSH', 'ssh-key');
+    const { jump, ...rest } = connection.ssh;
+    ssh = {
+      ...rest,
+      privateKey: secrets.sshKey,
+      passphrase: secrets.passphrase,
+      ...(jump ? { jump: { ...jump, privateKey: secrets.jumpKey } } : {}),
+    };
   }
   const runner = deps.connect(ssh ? { local: connection.local, ssh } : { local: connection.local }, log);
   try {

@@ -52,6 +52,8 @@ const SWARM_DEPLOY: { required: Record<string, string>; samples: Samples } = {
     'ssh-key-passphrase': { 'ssh-key-passphrase': 'pass' },
     'known-hosts': { 'known-hosts': 'SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU' },
     via: { via: 'gate' },
+    'jump-host': { 'jump-host': 'ops@bastion.example.com:2222' },
+    'jump-ssh-key': { 'jump-ssh-key': 'not-read-for-a-local-host' },
     'stack-file': { 'stack-file': 'other.yml' },
     image: { image: '127.0.0.1:5000/acme/api@sha256:' + 'a'.repeat(64) },
     env: { env: 'GREETING=hello' },

@@ -98,6 +98,41 @@ describe('readDeploySettings accepts', () => {
     expect(settings.connection).toEqual({ local: true });
   });
 
+  test.each<[string, Record<string, string>, object]>([
+    [
+      "a host alone: the managers' user, port 22",
+      { 'jump-host': 'bastion.example.com' },
+      { host: 'bastion.example.com', port: 22, user: 'deploy' },
+    ],
+    [
+      'a user and a port',
+      { 'jump-host': 'jump@10.0.0.9:2200', user: 'ops' },
+      { host: '10.0.0.9', port: 2200, user: 'jump' },
+    ],
+    [
+      'a bracketed IPv6 address',
+      { 'jump-host': 'ec2-user@[fd00::9]:22' },
+      { host: 'fd00::9', port: 22, user: 'ec2-user' },
+    ],
+  ])('jump-host: %s, logging in with ssh-key', (_label, overrides, jump) => {
+    const ssh = read(overrides).connection.ssh;
+    expect(ssh?.jump).toEqual({ ...jump, privateKey: undefined });
+    // The port input is the managers' port, not the jump host's.
+    expect(ssh?.hosts).toEqual([{ host: 'manager-1.example.com', port: 22 }]);
+  });
+
+  test("jump-ssh-key is the jump host's own key, masked", () => {
+    const masked: string[] = [];
+    const ssh = read({ 'jump-host': 'bastion', 'jump-ssh-key': 'BASTION-KEY' }, masked).connection.ssh;
+    expect(ssh?.jump?.privateKey).toBe('BASTION-KEY');
+    expect(ssh?.privateKey).toBe(SSH_KEY);
+    expect(masked).toContain('BASTION-KEY');
+  });
+
+  test('no jump-host connects directly', () => {
+    expect(read({ 'jump-ssh-key': 'BASTION-KEY' }).connection.ssh?.jump).toBeUndefined();
+  });
+
   test('several managers, with ports and bracketed IPv6', () => {
     const settings = read({ host: 'm1.example.com, m2.example.com:2222\n[fd00::1]:2200\n10.0.0.5', port: '2022' });
     expect(settings.connection.ssh?.hosts).toEqual([
@@ -182,6 +217,19 @@ describe('readDeploySettings refuses, naming the input', () => {
       /not a valid ssh-ed25519/,
     ],
     ['no host', { host: undefined }, 'host', /is required/],
+    ['a jump-host with a space', { 'jump-host': 'bastion 2' }, 'jump-host', /one jump host/],
+    ['two jump hosts', { 'jump-host': 'b1,b2' }, 'jump-host', /one jump host/],
+    ['a jump-host with shell syntax', { 'jump-host': 'b1;id' }, 'jump-host', /not a host name/],
+    [
+      'a jump-host user that reads as an option',
+      { 'jump-host': '-oProxyCommand=x@b1' },
+      'jump-host',
+      /plain user name/,
+    ],
+    ['an empty jump-host user', { 'jump-host': '@b1' }, 'jump-host', /plain user name/],
+    ['a jump-host port out of range', { 'jump-host': 'b1:65536' }, 'jump-host', /out of range/],
+    ['a jump-host port of 0', { 'jump-host': 'b1:0' }, 'jump-host', /out of range/],
+    ['a jump-host URL', { 'jump-host': 'ssh://b1' }, 'jump-host', /not a host name/],
     ['a host with a space', { host: 'manager 1' }, 'host', /not a host name/],
     ['a host with shell syntax', { host: 'm1;id' }, 'host', /not a host name/],
     ['a user@host', { host: 'root@m1' }, 'host', /not a host name/],
@@ -269,6 +317,7 @@ describe('secrets', () => {
     'ssh-key': SSH_KEY,
     'ssh-key-passphrase': 'passphrase-value',
     'registry-password': 'registry-pa55',
+    'jump-ssh-key': 'jump-key-value',
     secrets: 'db-password=db-s3cret\napi-key=api-s3cret',
   };
 
@@ -286,10 +335,16 @@ describe('secrets', () => {
     const firstOther = events.findIndex(
       (e) =>
         e.startsWith('read ') &&
-        !['read ssh-key', 'read ssh-key-passphrase', 'read registry-password', 'read secrets'].includes(e),
+        ![
+          'read ssh-key',
+          'read ssh-key-passphrase',
+          'read jump-ssh-key',
+          'read registry-password',
+          'read secrets',
+        ].includes(e),
     );
     const masks = events.map((e, i) => [e, i] as const).filter(([e]) => e.startsWith('mask '));
-    for (const secret of [SSH_KEY, 'passphrase-value', 'registry-pa55', 'db-s3cret', 'api-s3cret']) {
+    for (const secret of [SSH_KEY, 'passphrase-value', 'jump-key-value', 'registry-pa55', 'db-s3cret', 'api-s3cret']) {
       const at = masks.find(([e]) => e === `mask ${secret}`)?.[1];
       expect(at, secret).toBeDefined();
       expect(at as number).toBeLessThan(firstOther);

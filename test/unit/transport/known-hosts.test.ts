@@ -26,6 +26,38 @@ describe('known hosts', () => {
     expect(verifyHostKey(parseKnownHosts(line), host, port, blobA)).toEqual({ ok: true });
   });
 
+  // Written by OpenSSH itself (`ssh-keygen -H` over "bastion.example.com …" and "[10.0.0.7]:2200 …"),
+  // as an operator's ~/.ssh/known_hosts holds them with HashKnownHosts yes.
+  const HASHED_BY_OPENSSH = [
+    `|1|+LW/zWHYmxFR0rJVPZ9ufc/k2S4=|DNBoRrU6zii2IzurA11LK30jhBo= ssh-ed25519 ${KEY_A}`,
+    `|1|kRWzxfsExNuLz+A8wgFWkDrlDpo=|yLVHbbySlDxE6Rr7zU+c+tg5DPY= ssh-ed25519 ${KEY_A}`,
+  ].join('\n');
+
+  it.each([
+    ['a host on port 22', 'bastion.example.com', 22],
+    ['a host on another port, as [host]:port', '10.0.0.7', 2200],
+  ])('matches entries hashed by ssh-keygen -H: %s', (_label, host, port) => {
+    expect(verifyHostKey(parseKnownHosts(HASHED_BY_OPENSSH), host, port, blobA)).toEqual({ ok: true });
+  });
+
+  it.each([
+    ['another host', 'other.example.com', 22],
+    ['the same host on another port', 'bastion.example.com', 2222],
+    ['the same address on port 22', '10.0.0.7', 22],
+  ])('refuses %s against hashed entries: no entry, never trusted on first use', (_label, host, port) => {
+    expect(verifyHostKey(parseKnownHosts(HASHED_BY_OPENSSH), host, port, blobA)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/no known-hosts entry/),
+    });
+  });
+
+  it('refuses a different key for a hashed entry', () => {
+    expect(verifyHostKey(parseKnownHosts(HASHED_BY_OPENSSH), 'bastion.example.com', 22, blobB)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/HOST KEY MISMATCH for bastion\.example\.com/),
+    });
+  });
+
   it('refuses another key for a pinned host, saying how to get the right line', () => {
     const verdict = verifyHostKey(parseKnownHosts(`[10.0.0.5]:2222 ssh-ed25519 ${KEY_A}`), '10.0.0.5', 2222, blobB);
     expect(verdict.ok).toBe(false);

@@ -420,6 +420,54 @@ describe('masks', () => {
   });
 });
 
+describe("runs-on from a caller's input", () => {
+  // As the pack's reusable workflows read it: one label, or a JSON list of labels.
+  const called = `on:
+  workflow_call:
+    inputs:
+      runs-on:
+        type: string
+        default: ubuntu-latest
+jobs:
+  work:
+    runs-on: \${{ startsWith(inputs.runs-on, '[') && fromJSON(inputs.runs-on) || inputs.runs-on }}
+    steps:
+      - run: echo ran
+`;
+  const callWith = (runsOn: string | undefined) =>
+    `${onPush}jobs:\n  call:\n    uses: ./.github/workflows/called.yml\n` +
+    (runsOn === undefined ? '' : `    with:\n      runs-on: '${runsOn}'\n`);
+
+  it.each([
+    ['the default, ubuntu-latest', undefined, 'ubuntu-latest'],
+    ['another ubuntu label', 'ubuntu-24.04', 'ubuntu-24.04'],
+    ['self-hosted labels as a JSON list', '["self-hosted", "Linux", "X64"]', ['self-hosted', 'Linux', 'X64']],
+  ])('runs the job here for %s, and shows the labels', async (_label, runsOn, shown) => {
+    const result = await run({
+      '.github/workflows/called.yml': called,
+      '.github/workflows/main.yml': callWith(runsOn),
+    });
+    expect(result.conclusion).toBe('success');
+    expect(job(result, 'call/work').shown['runs-on']).toEqual(shown);
+  });
+
+  it.each([
+    ['a label this machine is not', 'windows-latest', /called\.yml:9: runs-on: windows-latest is not supported/],
+    [
+      'a self-hosted label this machine does not have',
+      '["self-hosted", "gpu"]',
+      /runs-on: \["self-hosted","gpu"\] is not supported/,
+    ],
+  ])('refuses %s, naming what was asked for', async (_label, runsOn, message) => {
+    const error = await run({
+      '.github/workflows/called.yml': called,
+      '.github/workflows/main.yml': callWith(runsOn),
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WorkflowError);
+    expect((error as Error).message).toMatch(message);
+  });
+});
+
 describe('loud refusals, naming the key and the file:line', () => {
   it.each([
     [

@@ -62,6 +62,14 @@ const mistakes: [string, string, RegExp][] = [
   ],
 ];
 const control = { name: 'control', content: caller(required, allSecrets) };
+// A caller whose managers sit in a private subnet: a self-hosted runner by labels, or a bastion with its own key.
+const privateManagers = {
+  name: 'private managers',
+  content: caller(
+    `${required}\n      runs-on: '["self-hosted", "linux", "vpc-eu-west-1"]'\n      jump-host: ops@bastion.example.com:2222`,
+    `${allSecrets}\n      SWARM_JUMP_SSH_KEY: \${{ secrets.SWARM_JUMP_SSH_KEY }}`,
+  ),
+};
 
 const results = new Map<string, ParsedWorkflow>();
 beforeAll(() => {
@@ -69,6 +77,7 @@ beforeAll(() => {
     ...onDisk,
     ...generated,
     control,
+    privateManagers,
     ...mistakes.map(([label, content]) => ({ name: `mistake: ${label}`, content })),
   ];
   parseWithGitHub(batch).forEach((result, i) => results.set(batch[i]?.name ?? '', result));
@@ -107,6 +116,10 @@ describe("every workflow passes GitHub's own workflow parser", () => {
 describe('the parser check catches mistakes (so a clean result means something)', () => {
   it('accepts a caller that passes what the reusable deploy requires', () => {
     expect(parsed('control')).toEqual({ errors: [], jobs: ['deploy'] });
+  });
+
+  it('accepts a caller for private managers: runs-on labels as JSON, a jump host and its own key', () => {
+    expect(parsed('private managers')).toEqual({ errors: [], jobs: ['deploy'] });
   });
 
   it.each(mistakes)('reports %s', (label, _content, pattern) => {

@@ -72,6 +72,32 @@ describe.each([
     }
   });
 
+  it('runs every job on the runs-on input: one label, or a JSON list of labels for a self-hosted runner', () => {
+    expect(callInputs(workflow)['runs-on']).toEqual(
+      expect.objectContaining({ type: 'string', default: 'ubuntu-latest' }),
+    );
+    for (const [id, j] of Object.entries(workflow.jobs)) {
+      expect(j['runs-on'], id).toBe(
+        "${{ startsWith(inputs.runs-on, '[') && fromJSON(inputs.runs-on) || inputs.runs-on }}",
+      );
+    }
+  });
+
+  it('hands the jump host and its own key to each swarm-deploy step, with the managers’ pinned keys', () => {
+    expect(callInputs(workflow)['jump-host']).toEqual(expect.objectContaining({ type: 'string', default: '' }));
+    expect(callSecrets(workflow).SWARM_JUMP_SSH_KEY?.required).toBe(false);
+    const deploySteps = Object.values(workflow.jobs).flatMap((j) =>
+      steps(j).filter((s) => s.uses !== undefined && packActionName(s.uses) === 'swarm-deploy'),
+    );
+    for (const s of deploySteps) {
+      expect(s.with).toMatchObject({
+        'jump-host': '${{ inputs.jump-host }}',
+        'jump-ssh-key': '${{ secrets.SWARM_JUMP_SSH_KEY }}',
+        'known-hosts': '${{ secrets.SWARM_KNOWN_HOSTS }}',
+      });
+    }
+  });
+
   it('references the pack’s actions by the published repository at v1, never by ./ (the caller’s checkout)', () => {
     const ours = allUses(workflow).filter((u) => packActionName(u) !== undefined);
     expect(ours.length).toBeGreaterThan(0);
@@ -101,6 +127,7 @@ describe.each([
       'secrets.AWS_ROLE_ARN': ['role-to-assume'],
       'secrets.SWARM_SSH_KEY': ['ssh-key'],
       'secrets.SWARM_KNOWN_HOSTS': ['known-hosts'],
+      'secrets.SWARM_JUMP_SSH_KEY': ['jump-ssh-key'],
       'secrets.DISCORD_WEBHOOK': ['webhook-url'],
       'secrets.APP_SECRETS': ['secrets'],
     };
