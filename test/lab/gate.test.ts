@@ -6,20 +6,24 @@
  * in a directory of the test's own (`--tenants`).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAppImage, REPO_ROOT } from '../../lab/lab.js';
 import { parseKnownHosts } from '../../src/transport/known-hosts.js';
 import { SshRunner } from '../../src/transport/ssh.js';
 import { MemoryLog } from '../support/memory-log.js';
-import { clientName, deployStep, docker, lab, removeClient, sshInputs, WEB_STACK, writeStack } from './support.js';
+import { clientName, deployStep, docker, lab, removeClient, sshInputs, WEB_STACK } from './support.js';
 
 const client = clientName('gate');
 const other = clientName('gate-other');
 const image = buildAppImage(lab, { version: `gate-${Date.now().toString(36)}` });
-const stack = writeStack(client, WEB_STACK);
+// The stack file lies inside the repository the action reads (the lab's own folder may be elsewhere).
+const workDir = join(REPO_ROOT, '.lab', 'gate-work', client);
+mkdirSync(workDir, { recursive: true });
+writeFileSync(join(workDir, 'stack.yml'), WEB_STACK);
+const stack = relative(REPO_ROOT, join(workDir, 'stack.yml'));
 const scratchDir = mkdtempSync(join(tmpdir(), 'sd-gate-'));
 const authorizedKeys = join(lab.dir, 'ssh', 'authorized_keys');
 let key = '';
@@ -92,6 +96,7 @@ afterAll(async () => {
     .filter((line) => publicKey === '' || !line.includes(publicKey));
   writeFileSync(authorizedKeys, kept.join('\n'));
   rmSync(scratchDir, { recursive: true, force: true });
+  rmSync(workDir, { recursive: true, force: true });
   await removeClient(client);
   await removeClient(other);
   await docker('network', 'rm', `${client}-net`).catch(() => undefined);
