@@ -7,9 +7,11 @@ import { fingerprintOf, parseKnownHosts } from '../../src/transport/known-hosts.
 import { SshRunner, type SshTarget } from '../../src/transport/ssh.js';
 import { MemoryLog } from '../support/memory-log.js';
 import { CutProxy } from './cut-proxy.js';
+import { runActionStep } from '../../lab/runner/action-host.js';
 import {
+  actionRun,
+  capture,
   clientName,
-  deployStep,
   docker,
   lab,
   privateKey,
@@ -17,7 +19,6 @@ import {
   removeClient,
   sshInputs,
   WEB_STACK,
-  writeStack,
 } from './support.js';
 
 /*
@@ -189,7 +190,9 @@ describe('a manager behind a jump host, host keys pinned on both hops', () => {
 
   it('deploys with the swarm-deploy action through jump-host, the bastion logging in with jump-ssh-key', async () => {
     const image = buildAppImage(lab, { version: `jump-${Date.now().toString(36)}` });
-    const result = await deployStep({
+    // The stack sits in this test's own workspace (the lab's directory may lie outside the checkout).
+    writeFileSync(join(work, 'stack.yml'), WEB_STACK);
+    const inputs = {
       ...sshInputs(),
       host: '127.0.0.1',
       port: String(manager.port),
@@ -197,10 +200,20 @@ describe('a manager behind a jump host, host keys pinned on both hops', () => {
       'jump-host': `${lab.ssh.user}@127.0.0.1:${bastionPort}`,
       'jump-ssh-key': bastionKey,
       client,
-      'stack-file': writeStack(client, WEB_STACK),
+      'stack-file': 'stack.yml',
       image,
       timeout: '3m',
-    });
+    };
+    const result = actionRun(
+      await runActionStep({
+        action: '.',
+        with: inputs,
+        secrets: [privateKey, bastionKey],
+        workspace: work,
+        timeoutMs: 6 * 60_000,
+      }),
+    );
+    capture('jump deploy', [result.log.text(), ...result.outputs.values(), result.failure ?? ''].join('\n'));
     expect(result.failure).toBeUndefined();
     expect(result.outputs.get('status')).toBe('deployed');
     expect(result.log.text()).toMatch(/through jump host 127\.0\.0\.1:\d+/);
