@@ -11,6 +11,7 @@ import type { PolicySettings } from '../compose/policy.js';
 import type { RolloutSettings } from '../rollout/request.js';
 import { GATE_INPUTS } from '../steps/gate-client.js';
 import { CONNECTION_INPUTS } from '../transport/gate-protocol.js';
+import { tenantPolicy } from '../rollout/tenancy.js';
 import type { TenantEntry } from './registry.js';
 
 /** Refuses inputs that choose how to connect, names no swarm-deploy input, or name another client. */
@@ -35,54 +36,28 @@ export function checkRequestInputs(inputs: Readonly<Record<string, string>>, cli
   }
 }
 
-function tierOf(entry: TenantEntry): 'standard' | 'enterprise' {
-  if (entry.tier !== 'standard' && entry.tier !== 'enterprise') {
-    throw new Error(`the platform's registry entry of ${entry.client} names an unknown tier "${entry.tier}"`);
-  }
-  return entry.tier;
-}
-
 /**
  * The policy a request is judged by: the registry entry's, made stricter by the request where it
- * asks. An input that asks for more than the entry allows is refused, naming the input.
+ * asks (tenantPolicy: an input that asks for more than the entry allows is refused, naming the
+ * input; max-replicas takes the lower of the two, since the runner always sends the action's
+ * default). `images` are the images the request would deploy, each from one of the entry's
+ * registries.
  */
-export function boundPolicy(requested: PolicySettings, inputs: Inputs, entry: TenantEntry): PolicySettings {
-  const client = entry.client;
-  const mode = inputs.optional('policy') === undefined ? entry.policy : requested.mode;
-  if (entry.policy === 'enforce' && mode === 'warn') {
-    throw new ConfigurationError(`the platform enforces the policy for ${client}; warn cannot be asked for`, 'policy');
-  }
-  let allowPublishedPorts = entry.publishPorts;
-  if (inputs.optional('allow-published-ports') !== undefined) {
-    if (requested.allowPublishedPorts && !entry.publishPorts) {
-      throw new ConfigurationError(`the platform does not let ${client} publish ports`, 'allow-published-ports');
-    }
-    allowPublishedPorts = requested.allowPublishedPorts;
-  }
-  // The runner always sends the action's default (10): the lower of the two applies, never a refusal.
-  const maxReplicas = Math.min(requested.maxReplicas ?? entry.maxReplicas, entry.maxReplicas);
-  const tier = tierOf(entry);
-  if (requested.tier !== undefined && requested.tier !== tier) {
-    throw new ConfigurationError(`${client} is on the ${tier} tier of this platform, not ${requested.tier}`, 'tier');
-  }
-  for (const domain of requested.domains) {
-    if (!entry.domains.some((owned) => owned.toLowerCase() === domain.toLowerCase())) {
-      throw new ConfigurationError(
-        `${JSON.stringify(domain.slice(0, 100))} is not a domain of ${client} on this platform (${entry.domains.join(', ') || 'none registered'})`,
-        'domain',
-      );
-    }
-  }
-  return {
+export function boundPolicy(
+  requested: PolicySettings,
+  inputs: Inputs,
+  entry: TenantEntry,
+  images: readonly string[],
+): PolicySettings {
+  // An input the request did not send takes the entry's value.
+  const asked: PolicySettings = {
     ...requested,
-    mode,
-    allowPublishedPorts,
-    maxReplicas,
-    tier,
-    // Tenants stay off manager nodes; the platform's entrypoints are the defaults.
-    allowManagerPlacement: false,
-    entrypoints: undefined,
+    mode: inputs.optional('policy') === undefined ? entry.policy : requested.mode,
+    allowPublishedPorts:
+      inputs.optional('allow-published-ports') === undefined ? entry.publishPorts : requested.allowPublishedPorts,
   };
+  // The platform's entrypoints are the defaults: a request cannot widen them.
+  return { ...tenantPolicy(entry, asked, images), entrypoints: undefined };
 }
 
 /** A `registry` to log in to must be one of the entry's. */

@@ -12,6 +12,9 @@ import type { Annotation, Log } from '../core/log.js';
 import type { Clock } from '../core/retry.js';
 import { runAction, type ActionContext, type RunResult } from '../core/run.js';
 import { Tenant } from '../core/tenant.js';
+import type { PolicySettings } from '../compose/policy.js';
+import { prepareStack } from '../rollout/deploy.js';
+import type { RolloutRequest } from '../rollout/request.js';
 import { readDeployJob, requestFiles } from '../rollout/settings.js';
 import { releaseLock } from '../state/lock.js';
 import { deployStep } from '../steps/deploy.js';
@@ -20,7 +23,7 @@ import { boundPolicy, checkRegistry, checkRequestInputs } from './binding.js';
 import type { TenantRegistry } from './registry.js';
 
 export interface GateOptions {
-  /** The forced command's arguments: `--client <name>`, optionally `--tenants <directory>`. */
+  /** The forced command's argument: `--client <name>`. */
   client: string;
   /** The request as read from stdin (bounded by the caller). */
   stdin: string;
@@ -33,18 +36,11 @@ export interface GateOptions {
 }
 
 /** The forced command's arguments. Anything else is the platform's own mistake in authorized_keys. */
-export function parseGateArguments(argv: readonly string[]): { client: string; tenants?: string } {
-  const result: { client?: string; tenants?: string } = {};
-  for (let index = 0; index < argv.length; index += 2) {
-    const [flag, value] = [argv[index], argv[index + 1]];
-    if (value === undefined || (flag !== '--client' && flag !== '--tenants')) {
-      throw new Error('usage: gate --client <client> [--tenants <directory>]');
-    }
-    if (flag === '--client') result.client = value;
-    else result.tenants = value;
+export function parseGateArguments(argv: readonly string[]): { client: string } {
+  if (argv.length !== 2 || argv[0] !== '--client' || argv[1] === undefined) {
+    throw new Error('usage: gate --client <client>');
   }
-  if (result.client === undefined) throw new Error('usage: gate --client <client> [--tenants <directory>]');
-  return { client: result.client, ...(result.tenants === undefined ? {} : { tenants: result.tenants }) };
+  return { client: argv[1] };
 }
 
 /** A log whose every call is a protocol line. */
@@ -119,7 +115,10 @@ async function serve(
   if (!entry) throw new ConfigurationError(`${tenant.name} is not registered on this platform`, 'client');
   outputs.set('status', 'failed');
   const job = readDeployJob(inputs, { ...request.context }, requestFiles(request.files));
-  const policy = boundPolicy(job.request.policy, inputs, entry);
+  // Judged against the entry first without the images, then with the images the stack would run
+  // (from its rendering under that policy; a stack that does not render is refused by the step itself).
+  const bound = boundPolicy(job.request.policy, inputs, entry, []);
+  const policy = boundPolicy(job.request.policy, inputs, entry, stackImages(job.request, bound, options.clock));
   checkRegistry(job.request.registry, entry);
   return deployStep(
     { ...job, request: { ...job.request, policy } },
@@ -132,6 +131,17 @@ async function serve(
       onLockReleased: () => state.save('lock', ''),
     },
   );
+}
+
+/** The images a deploy would run, each service's, rendered under `policy`; none for a rollback (its images were judged when deployed). */
+function stackImages(request: RolloutRequest, policy: PolicySettings, clock: Clock): string[] {
+  if (request.kind !== 'deploy') return [];
+  try {
+    const release = { id: 'gate', time: new Date(clock.now()).toISOString() };
+    return prepareStack({ ...request, policy }, release).rendered.services.map((service) => service.image);
+  } catch {
+    return [];
+  }
 }
 
 /** Swarm object IDs: lowercase letters and digits, so the ID cannot read as an option. */

@@ -1,6 +1,6 @@
 /**
  * The gate's entry, run by a tenant key's forced command on a manager:
- *   gate --client <client> [--tenants <directory>]
+ *   gate --client <client>
  * It reads one request from stdin (bounded), serves it with docker on this manager, and writes the
  * answer as protocol lines on stdout. The command the SSH client asked for is never read.
  */
@@ -8,10 +8,7 @@ import { LocalRunner } from '../core/exec.js';
 import { systemClock } from '../core/retry.js';
 import { MAX_GATE_REQUEST_BYTES } from '../transport/gate-protocol.js';
 import { parseGateArguments, runGate } from './gate.js';
-import { fileRegistry } from './registry.js';
-
-/** Where the platform keeps one JSON entry per client until the registry in Swarm configs replaces it. */
-const DEFAULT_TENANTS = '/etc/swarm-deploy/tenants';
+import { swarmRegistry } from './registry.js';
 
 /** stdin up to one byte past the limit: a larger request is refused without being read whole. */
 async function readRequest(): Promise<string> {
@@ -29,7 +26,7 @@ async function readRequest(): Promise<string> {
 }
 
 async function main(): Promise<number> {
-  let args: { client: string; tenants?: string };
+  let args: { client: string };
   try {
     args = parseGateArguments(process.argv.slice(2));
   } catch (error) {
@@ -42,7 +39,7 @@ async function main(): Promise<number> {
       client: args.client,
       stdin: await readRequest(),
       write: (line) => void process.stdout.write(line),
-      registry: fileRegistry(args.tenants ?? DEFAULT_TENANTS),
+      registry: swarmRegistry(runner),
       runner,
       clock: systemClock,
     });

@@ -2,8 +2,8 @@
  * The gate on the lab's manager, installed by hand as docs/security.md describes, for a throwaway
  * key: one `restrict,command="…"` line in the lab sshd's authorized_keys. The lab sshd runs as
  * root, so here the forced command runs the gate bundle directly (as root) instead of through
- * `sudo -u swarm-gate`; the binding it proves is the gate's own. The registry entry is a JSON file
- * in a directory of the test's own (`--tenants`).
+ * `sudo -u swarm-gate`; the binding it proves is the gate's own. The client's entry is written to
+ * the platform's tenant registry in the swarm, by the admin path, as `platform tenant set` does.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildAppImage, REPO_ROOT } from '../../lab/lab.js';
+import { LocalRunner } from '../../src/core/exec.js';
+import { writeTenant } from '../../src/state/tenants.js';
 import { parseKnownHosts } from '../../src/transport/known-hosts.js';
 import { SshRunner } from '../../src/transport/ssh.js';
 import { MemoryLog } from '../support/memory-log.js';
@@ -51,7 +53,7 @@ async function stackNames(): Promise<string[]> {
   return (await docker('stack', 'ls', '--format', '{{.Name}}')).split('\n').filter(Boolean);
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   const keyPath = join(scratchDir, 'tenant_key');
   const made = spawnSync('ssh-keygen', [
     '-q',
@@ -67,22 +69,20 @@ beforeAll(() => {
   expect(made.status).toBe(0);
   key = readFileSync(keyPath, 'utf8');
   publicKey = readFileSync(`${keyPath}.pub`, 'utf8').trim();
-  const tenants = join(scratchDir, 'tenants');
-  spawnSync('mkdir', ['-p', tenants]);
-  writeFileSync(
-    join(tenants, `${client}.json`),
-    JSON.stringify({
-      client,
-      domains: [],
-      tier: 'standard',
-      policy: 'enforce',
-      maxReplicas: 3,
-      publishPorts: false,
-      registries: [],
-    }),
-  );
+  await writeTenant(new LocalRunner(), {
+    client,
+    domains: [],
+    tier: 'standard',
+    policy: 'enforce',
+    maxReplicas: 3,
+    publishPorts: false,
+    managerPlacement: false,
+    registries: [lab.registry],
+    keys: [publicKey.split(' ').slice(0, 2).join(' ')],
+    subjects: [],
+  });
   const gate = join(REPO_ROOT, 'dist', 'gate', 'index.js');
-  const command = `${process.execPath} ${gate} --client ${client} --tenants ${tenants}`;
+  const command = `${process.execPath} ${gate} --client ${client}`;
   writeFileSync(
     authorizedKeys,
     `${readFileSync(authorizedKeys, 'utf8').trimEnd()}\nrestrict,command="${command}" ${publicKey}\n`,

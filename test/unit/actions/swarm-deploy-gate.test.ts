@@ -27,7 +27,10 @@ const SHOP: TenantEntry = {
   policy: 'enforce',
   maxReplicas: 10,
   publishPorts: false,
-  registries: [],
+  managerPlacement: false,
+  registries: ['registry.example.com'],
+  keys: [],
+  subjects: [],
 };
 
 /**
@@ -197,7 +200,7 @@ describe('swarm-deploy via: gate', () => {
     });
     expect(result.outcome).toBe('failure');
     expect(result.annotations.at(-1)?.message).toMatch(
-      /^Configuration error: Input "domain": "other.example.com" is not a domain of shop on this platform/,
+      /^Configuration error: Input "domain": "other.example.com" is not a domain of shop \(its domains: shop.example.com\)/,
     );
     expect(result.outputs.status).toBe('failed');
   });

@@ -12,7 +12,10 @@ const ACME: TenantEntry = {
   policy: 'enforce',
   maxReplicas: 3,
   publishPorts: false,
-  registries: ['123456789012.dkr.ecr.eu-west-1.amazonaws.com'],
+  managerPlacement: false,
+  registries: ['123456789012.dkr.ecr.eu-west-1.amazonaws.com', 'registry.example.com'],
+  keys: [],
+  subjects: [],
 };
 
 const STACK = 'services:\n  web:\n    image: ${IMAGE}\n    deploy:\n      replicas: 2\n';
@@ -100,13 +103,34 @@ describe('the gate: tenant binding, decided before anything runs', () => {
   });
 
   it.each([
-    ['policy', 'warn', 'the platform enforces the policy for acme; warn cannot be asked for'],
-    ['allow-published-ports', 'true', 'the platform does not let acme publish ports'],
-    ['tier', 'enterprise', 'acme is on the standard tier of this platform, not enterprise'],
-    ['domain', 'shop.globex.example.com', /^"shop.globex.example.com" is not a domain of acme on this platform/],
+    [
+      'policy',
+      'warn',
+      /^the platform enforces the policy for acme; a deploy may make the policy stricter, never weaker/,
+    ],
+    ['allow-published-ports', 'true', /^acme may not publish ports on the nodes/],
+    ['tier', 'enterprise', /^acme is a standard client; the tier is the platform's to set/],
+    ['domain', 'shop.globex.example.com', /shop\.globex\.example\.com.* is not a domain of acme/],
   ])('refuses a policy input that asks for more than the registry allows: %s', async (name, value, message) => {
     const inputs = { client: 'acme', image: IMAGE, [name]: value, 'service-port': '8080' };
     await refused('acme', { inputs }, name, message);
+  });
+
+  it('refuses a stack whose images come from a registry the entry does not list, the image input or the file', async () => {
+    const foreign = `ghcr.io/globex/web@sha256:${'c'.repeat(64)}`;
+    await refused(
+      'acme',
+      { inputs: { client: 'acme', image: foreign } },
+      'image',
+      /comes from ghcr\.io, which is not a registry acme may pull from/,
+    );
+    const sidecar = `${STACK}  side:\n    image: docker.io/library/redis:7\n`;
+    await refused(
+      'acme',
+      { files: { 'stack.yml': sidecar } },
+      'image',
+      /comes from docker\.io, which is not a registry acme may pull from/,
+    );
   });
 
   it('refuses a registry the entry does not list', async () => {
@@ -213,10 +237,7 @@ describe('the gate: releasing a lock', () => {
 describe("the gate's forced command", () => {
   it('takes the client from its own arguments only', () => {
     expect(parseGateArguments(['--client', 'acme'])).toEqual({ client: 'acme' });
-    expect(parseGateArguments(['--client', 'acme', '--tenants', '/srv/t'])).toEqual({
-      client: 'acme',
-      tenants: '/srv/t',
-    });
+    expect(() => parseGateArguments(['--client', 'acme', '--tenants', '/srv/t'])).toThrow(/^usage/);
     expect(() => parseGateArguments([])).toThrow(/^usage: gate --client/);
     expect(() => parseGateArguments(['--client'])).toThrow(/^usage/);
     expect(() => parseGateArguments(['--client', 'acme', 'docker', 'ps'])).toThrow(/^usage/);
