@@ -228,7 +228,7 @@ export class SshRunner implements CommandRunner {
         this.connections += 1;
         const via = jump ? ` through jump host ${jump.host}:${jump.port}` : '';
         this.log.info(
-          `${reconnect ? 'Reconnected' : 'Connected'} to manager ${target.host}:${target.port}${via} as ${this.target.user} (host keys verified)`,
+          `${reconnect ? 'Reconnected' : 'Connected'} to manager ${target.host}:${target.port}${via} as ${this.target.user} (${jump ? 'both host keys' : 'host key'} verified)`,
         );
         return { link };
       }
